@@ -1,0 +1,202 @@
+"""The one ``shopml`` command: simulate, data validate/stats, demo, report."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="shopml: published e-commerce and marketplace ML on one event-log data model.",
+)
+data_app = typer.Typer(no_args_is_help=True, help="Inspect, validate and repair event logs.")
+app.add_typer(data_app, name="data")
+console = Console()
+
+# Published CASCADE statistics (TESLA, arXiv 2601.19965, Table 1 / Appendix): the cascade preset's targets.
+CASCADE_TARGETS = {
+    "cvr": (0.091, "0.081–0.101"),
+    "refund_share": (0.54, "0.49–0.59"),
+    "median_pay_delay_h": (3.9, "3.12–4.68"),
+    "median_refund_delay_h": (0.1, "0.05–0.2"),
+}
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _format_value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def stats_table(stats: dict, title: str, targets: dict | None = None) -> Table:
+    """A rich table of data statistics, with target values beside them where given."""
+    table = Table(title=title)
+    table.add_column("statistic")
+    table.add_column("value", justify="right")
+    if targets:
+        table.add_column("target (CASCADE)", justify="right")
+    for key, value in stats.items():
+        row = [key, _format_value(value)]
+        if targets:
+            target = targets.get(key)
+            row.append(f"{target[0]} ({target[1]})" if target else "")
+        table.add_row(*row)
+    return table
+
+
+@app.command()
+def simulate(
+    preset: Annotated[str, typer.Option(help="cascade, trace, c2c, uplift or journeys")],
+    out: Annotated[Path, typer.Option(help="output directory")],
+    clicks: Annotated[
+        int, typer.Option(help="number of clicks (units/users for some presets)")
+    ] = 100_000,
+    seed: Annotated[int, typer.Option(help="random seed; the output is deterministic for it")] = 0,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="shopml (event log) or an official layout: cascade, trace, criteo"
+        ),
+    ] = "shopml",
+) -> None:
+    """Simulate a marketplace world and write its event log and truth table."""
+    from shopml.data import simulate as sim
+
+    if preset not in sim.presets():
+        raise _fail(f"unknown preset {preset!r}; choose one of {', '.join(sim.presets())}")
+    if fmt not in sim.formats():
+        raise _fail(f"unknown format {fmt!r}; choose one of {', '.join(sim.formats())}")
+    if clicks <= 0:
+        raise _fail(f"--clicks must be positive, got {clicks}")
+    with console.status(f"simulating {clicks:,} {preset} clicks (seed {seed})"):
+        result = sim.simulate(preset, clicks, seed)
+    with console.status(f"writing {fmt} layout to {out}"):
+        try:
+            paths = sim.write(result, out, fmt)
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+@data_app.command("validate")
+def data_validate(
+    path: Annotated[Path, typer.Argument(help="event-log directory")],
+    repair: Annotated[
+        Path | None, typer.Option(help="write a clean log plus rejects.parquet to this directory")
+    ] = None,
+    max_rows: Annotated[int, typer.Option(help="problems shown per check")] = 20,
+) -> None:
+    """Check an event log; exit non-zero if it has errors. --repair writes a clean copy."""
+    from shopml.data.validate import repair as repair_log
+    from shopml.data.validate import validate
+
+    if not path.exists():
+        raise _fail(f"{path} does not exist")
+    report = validate(path)
+    console.print(report.render(max_rows=max_rows))
+    if repair is not None:
+        result = repair_log(path, repair)
+        console.print(result.render() if hasattr(result, "render") else str(result))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@data_app.command("stats")
+def data_stats_command(
+    path: Annotated[
+        Path, typer.Argument(help="event-log directory, or a dataset file with --dataset")
+    ],
+    dataset: Annotated[
+        str | None, typer.Option(help="read PATH with this loader (e.g. cascade, trace, hillstrom)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """A statistics table like CASCADE's: users, items, clicks, CVR, refunds, median delays."""
+    from shopml.data import EventLog, EventLogError, load
+    from shopml.data.loaders import DatasetError
+    from shopml.data.stats import data_stats
+
+    try:
+        log = load(dataset, path) if dataset else EventLog.open(path)
+        stats = data_stats(log)
+    except (EventLogError, DatasetError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(stats, indent=2, default=str) + "\n")
+        return
+    preset = log.spec.meta.get("preset")
+    console.print(stats_table(stats, f"{path}", CASCADE_TARGETS if preset == "cascade" else None))
+
+
+@data_app.command("loaders")
+def data_loaders() -> None:
+    """List the dataset loaders and their samples."""
+    from shopml.data import loaders
+
+    table = Table(title="shopml.data.load(name, path)")
+    for col in ("name", "returns", "sample in ../shared/data", "description"):
+        table.add_column(col)
+    for name, info in sorted(loaders().items()):
+        first_line = (info.description.strip().splitlines() or [""])[0]
+        table.add_row(name, info.returns, info.sample or "(local path only)", first_line)
+    console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path | None, typer.Option(help="keep the simulated world here")] = None,
+    clicks: Annotated[int, typer.Option(help="clicks in the demo world")] = 200_000,
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+) -> None:
+    """Simulate a small CASCADE-like world and print its statistics beside the published ones."""
+    from shopml.data import EventLog
+    from shopml.data import simulate as sim
+    from shopml.data.stats import data_stats
+
+    workdir = Path(out) if out else Path(tempfile.mkdtemp(prefix="shopml-demo-"))
+    with console.status(f"simulating a {clicks:,}-click cascade world"):
+        sim.write(sim.simulate("cascade", clicks, seed), workdir)
+    stats = data_stats(EventLog.open(workdir))
+    console.print(
+        stats_table(stats, f"cascade world ({clicks:,} clicks, seed {seed})", CASCADE_TARGETS)
+    )
+    console.print(f"event log written to {workdir}")
+
+
+@app.command()
+def report(
+    cards: Annotated[Path, typer.Option(help="directory of result cards")] = Path(
+        "docs/results/cards"
+    ),
+    out: Annotated[Path, typer.Option(help="where the results pages go")] = Path("docs/results"),
+) -> None:
+    """Regenerate the docs/results/*.md pages from the result cards."""
+    from shopml.report.pages import write_pages
+
+    for path in write_pages(cards, out):
+        console.print(f"wrote {path}")
+
+
+def main() -> None:
+    """Entry point of the ``shopml`` console command."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
