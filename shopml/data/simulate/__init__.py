@@ -70,7 +70,7 @@ def presets() -> list[str]:
     return sorted(_PRESETS)
 
 
-def formats() -> list[str]:
+def format_names() -> list[str]:
     """Names of the official file layouts the simulator can write."""
     _load_presets()
     return ["shopml", *sorted(_FORMAT_WRITERS)]
@@ -93,6 +93,6 @@ def write(result: SimResult, out: str | Path, fmt: str = "shopml") -> list[Path]
     if fmt == "shopml":
         return [result.write(out)]
     if fmt not in _FORMAT_WRITERS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {formats()}")
+        raise ValueError(f"unknown format {fmt!r}; choose one of {format_names()}")
     out.mkdir(parents=True, exist_ok=True)
     return _FORMAT_WRITERS[fmt](result, out)
