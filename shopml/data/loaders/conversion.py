@@ -1,0 +1,498 @@
+"""Delayed-feedback conversion logs: CASCADE, TRACE and the Criteo conversion logs.
+
+``cascade`` - CASCADE, the Taobao net-conversion benchmark released with TESLA
+    (Luo et al., "Modeling Cascaded Delay Feedback for Online Net Conversion Rate
+    Prediction", arXiv 2601.19965, WWW 2026; data: huggingface.co/datasets/alimamaTech/CASCADE,
+    Apache-2.0 per its card; code: github.com/alimama-tech/NetCVR). Layout, as read by the
+    official ``data/CASCADE/process_CASCADE*.py``: tab-separated text, no header, 25 columns:
+    click time, pay time(s), refund time(s), then 22 categorical fields. Two forms exist and
+    both load here:
+
+    * the *release* form: unix-second times; pay/refund cells are lists such as
+      ``[1746100000]`` (empty / ``[]`` when none; the official code keeps the first element,
+      and so do we - rows listing several are counted in the report); feature cells are raw
+      values or one-element lists;
+    * the *processed* form written by the official script: times in seconds since the
+      dataset start (2025-05-01 00:00 in the processing machine's local clock), ``-1`` when
+      absent, features hashed to ints below the official ``cate_bin_size``.
+
+    Relative times are shifted by ``origin`` (default 2025-05-01 00:00 UTC - the official
+    script used its machine's local clock, most likely UTC+8, so real wall-clock times may be
+    8 h earlier; durations and windows are unaffected). A directory loads all its ``*.txt``
+    files in name order (the release is split into several files).
+
+    Mapping: one clicks row per line (``click_id`` = line order, ``user_id``/``item_id`` = 0
+    unless ``user_field``/``item_field`` name one of the 22 fields, since CASCADE publishes
+    no separate ids); a ``pay`` event at the pay time and a ``refund`` event at the refund
+    time, amount 0.0 (CASCADE has no amounts: ``spec.meta["amounts_known"] = False``); the
+    22 fields are categorical features ``feature_0`` .. ``feature_21`` (integer codes with
+    ``vocab_size = max code + 1``, or strings with a vocab when not integers).
+
+``trace`` - TRACE, the Taobao post-click GMV benchmark released with READER (Li et al.,
+    "Delayed Feedback Modeling for Post-Click Gross Merchandise Volume Prediction", arXiv
+    2601.20307, WWW 2026; data: huggingface.co/datasets/alimamaTech/TRACE, Apache-2.0 per its
+    card; code: github.com/alimama-tech/OnlineGMV). Layout, as read by the official
+    ``src/data.py``: tab-separated text with a header; ``click_time``, ``pay_time`` (list of
+    purchase times), ``dirpay_amt`` (list of amounts, same length), ``multi_tag``, ``count``,
+    ``total_counts``, ``prev_dirpay_amt``, ``prev_pay_time``; every other column (22 of them,
+    ``feature_0`` .. ``feature_21``) is a feature. Times are seconds since the dataset start
+    (shifted by ``origin``) or unix seconds. Mapping: one clicks row per line, one ``pay``
+    event per listed purchase with its amount (repurchases = several pay events per click).
+    The label-like columns are never features; ``total_counts`` is only checked against the
+    list lengths (mismatches reported).
+
+``criteo_conversion`` - the Criteo conversion logs of Chapelle, "Modeling Delayed Feedback in
+    Display Advertising", KDD 2014 (``data.txt``; Criteo's research-only terms, download after
+    accepting them). Layout, as read by the ES-DFM / DEFER reference code: tab-separated, no
+    header: click time, conversion time (empty when none), 8 integer features, 9 hashed
+    categorical features. Times are seconds from the start of the 60-day log (shifted by
+    ``origin``; the true dates are not published). Mapping: one clicks row per line, a ``pay``
+    event (amount 0.0, unknown) at the conversion time; ``int_1`` .. ``int_8`` numeric
+    (float64, NaN where missing - the reference code fills -1 and min-max scales, we leave
+    that to the model), ``cat_1`` .. ``cat_9`` categorical strings with a vocab (missing = "").
+
+Rows without a click time are rejected and counted; events before their click (or a refund
+before its pay, or without a pay) are dropped and counted; all counts are in
+``log.spec.meta["load_report"]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from shopml.data.eventlog import EventLog
+from shopml.data.loaders import DatasetError, register_loader
+from shopml.data.loaders._common import (
+    LoadReport,
+    categorical_feature,
+    check_file,
+    clicks_table,
+    concat_events,
+    events_table,
+    finish_log,
+    list_elements,
+    read_csv,
+    report_of,
+    require_columns,
+    row_label,
+    to_float64,
+)
+from shopml.data.schema import MAX_TS, MIN_TS, Feature, FeatureSpec
+
+DAY = 86_400
+#: 2025-05-01 00:00:00 UTC, added to CASCADE's relative times (see module docstring).
+CASCADE_ORIGIN = 1_746_057_600
+#: Origin added to TRACE's relative times (the release does not state its start date).
+TRACE_ORIGIN = 1_746_057_600
+#: Origin added to the Criteo conversion log's relative times (true dates unpublished).
+CRITEO_CONVERSION_ORIGIN = 1_388_534_400  # 2014-01-01 00:00:00 UTC
+CASCADE_N_FIELDS = 22
+CASCADE_COLUMNS = ["click_time", "pay_time", "refund_time"] + [
+    f"feature_{i}" for i in range(CASCADE_N_FIELDS)
+]
+TRACE_LABEL_COLUMNS = (
+    "click_time",
+    "pay_time",
+    "dirpay_amt",
+    "multi_tag",
+    "count",
+    "total_counts",
+    "prev_dirpay_amt",
+    "prev_pay_time",
+)
+CRITEO_COLUMNS = (
+    ["click_time", "conversion_time"]
+    + [f"int_{i}" for i in range(1, 9)]
+    + [f"cat_{i}" for i in range(1, 10)]
+)
+_LIST_CHARS = r"[\[\]\s'\"]"
+
+
+# ------------------------------------------------------------------------------- helpers
+def _input_files(path: str | Path, dataset: str, pattern: str = "*.txt") -> list[Path]:
+    """The file itself, or a directory's matching files in name order."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(f for f in p.glob(pattern) if f.is_file())
+        if not files:
+            raise DatasetError(f"{dataset}: {p} is a directory without {pattern} files")
+        return files
+    return [check_file(p, dataset)]
+
+
+def _first_listed(values: pd.Series) -> tuple[pd.Series, int]:
+    """First element of list-like cells ("[t1, t2]" -> "t1"; "" / "[]" -> NA) and the number
+    of cells that listed more than one element."""
+    text = pa.array(values.to_numpy(dtype=object), pa.string(), from_pandas=True)
+    listed = pc.any(pc.match_substring_regex(text, r"[\[,]")).as_py()
+    if not listed:  # the processed layout: plain numbers, nothing to split
+        return values, 0
+    cleaned = values.astype("string").str.replace(_LIST_CHARS, "", regex=True)
+    several = int(cleaned.str.contains(",", regex=False).fillna(False).sum())
+    first = cleaned.str.split(",", n=1).str[0]
+    return first.mask(first == ""), several
+
+
+def _first_feature_value(values: pd.Series) -> pd.Series:
+    """Features given as one-element lists ("['x']") become their first element."""
+    s = values.astype("string")
+    is_list = s.str.startswith("[").fillna(False)
+    if not is_list.any():
+        return s
+    inner = s[is_list].str.strip("[] ").str.split(",", n=1).str[0].str.strip(" '\"")
+    out = s.copy()
+    out[is_list] = inner
+    return out
+
+
+def _seconds(values: pd.Series, column: str, path: Path, frame: pd.DataFrame) -> np.ndarray:
+    """Float seconds (NaN where missing); DatasetError naming the first non-numeric cell."""
+    probe = pd.DataFrame({column: values}, index=frame.index)
+    probe.attrs.update(frame.attrs)
+    return to_float64(probe, column, path)
+
+
+def _make_absolute(
+    times: dict[str, np.ndarray], origin: int, report: LoadReport, dataset: str
+) -> bool:
+    """Shift relative times (all clicks before 2000) by `origin` in place; True if shifted."""
+    clicks = times["click"]
+    if len(clicks) == 0:
+        return False
+    relative = clicks < MIN_TS
+    if relative.all():
+        for t in times.values():
+            present = ~np.isnan(t)
+            t[present] += origin
+        report.note(f"times are relative seconds; shifted by origin {origin} (unix s)")
+        return True
+    if relative.any():
+        raise DatasetError(
+            f"{dataset}: click times mix relative seconds ({int(relative.sum())} rows < {MIN_TS}) "
+            "and unix timestamps; cannot tell the time origin (a directory holding both the "
+            "processed and the raw layout, as `shopml simulate --format cascade` writes, must "
+            "be loaded one file at a time)"
+        )
+    return False
+
+
+def _check_range(ts: np.ndarray, report: LoadReport, dataset: str, what: str) -> None:
+    bad = (ts < MIN_TS) | (ts > MAX_TS)
+    if bad.any():
+        raise DatasetError(
+            f"{dataset}: {int(bad.sum())} {what} time(s) outside 2000..2100 after shifting "
+            f"(e.g. {int(ts[bad][0])}); pass the right origin"
+        )
+
+
+def _spec(features: list[Feature], meta: dict) -> FeatureSpec:
+    try:
+        return FeatureSpec(features=features, meta=meta)
+    except ValueError as exc:
+        raise DatasetError(f"cannot declare features: {exc}") from exc
+
+
+def _encode_features(
+    frame: pd.DataFrame, names: list[str], report: LoadReport, *, as_strings: bool = False
+) -> tuple[dict[str, pa.Array], list[Feature]]:
+    arrays: dict[str, pa.Array] = {}
+    features: list[Feature] = []
+    for name in names:
+        try:
+            array, feature = categorical_feature(frame[name], name, report, as_strings=as_strings)
+        except ValueError as exc:
+            raise DatasetError(f"{report.path}: column {name!r}: {exc}") from exc
+        arrays[name] = array
+        features.append(feature)
+    return arrays, features
+
+
+# ------------------------------------------------------------------------------- CASCADE
+def _read_cascade_file(path: Path, report: LoadReport) -> pd.DataFrame:
+    df = read_csv(path, sep="\t", header=None, dtype=str, dataset="cascade", quoting=3)
+    sub = report_of(df, path)
+    report.blank_rows_dropped += sub.blank_rows_dropped
+    report.rows_read += sub.rows_read
+    report.encoding = report.encoding or sub.encoding
+    if len(df) and str(df.iloc[0, 0]).strip().lower() in ("click_time", "click_ts"):
+        df = df.iloc[1:]
+        report.rows_read -= 1
+        report.note(f"{path.name}: header line skipped (the release has none)")
+    if df.shape[1] != len(CASCADE_COLUMNS):
+        raise DatasetError(
+            f"{path}: expected {len(CASCADE_COLUMNS)} tab-separated columns (click time, pay "
+            f"time, refund time, {CASCADE_N_FIELDS} fields), found {df.shape[1]}"
+        )
+    df.columns = CASCADE_COLUMNS
+    return df
+
+
+@register_loader(
+    "cascade",
+    returns="eventlog",
+    sample=None,
+    description="CASCADE (TESLA, arXiv 2601.19965): clicks with pay and refund times, 22 fields",
+)
+def cascade(
+    path: str | Path,
+    *,
+    origin: int = CASCADE_ORIGIN,
+    user_field: str | None = None,
+    item_field: str | None = None,
+) -> EventLog:
+    """Load the CASCADE release (file or directory of .txt) as an event log with pay/refund events."""
+    files = _input_files(path, "cascade")
+    report = LoadReport(path=str(path))
+    parts = []
+    for file in files:
+        df = _read_cascade_file(file, report)
+        click = _seconds(df["click_time"], "click_time", file, df)
+        pay_first, pay_many = _first_listed(df["pay_time"])
+        refund_first, refund_many = _first_listed(df["refund_time"])
+        pay = _seconds(pay_first, "pay_time", file, df)
+        refund = _seconds(refund_first, "refund_time", file, df)
+        if pay_many or refund_many:
+            report.note(
+                f"{file.name}: {pay_many} pay / {refund_many} refund cells list several times; "
+                "the first is kept (as the official processing does)"
+            )
+        feats = pd.DataFrame(
+            {f"feature_{i}": _first_feature_value(df[f"feature_{i}"]) for i in range(22)}
+        )
+        parts.append((click, pay, refund, feats))
+    click = np.concatenate([p[0] for p in parts])
+    pay = np.concatenate([p[1] for p in parts])
+    refund = np.concatenate([p[2] for p in parts])
+    feats = pd.concat([p[3] for p in parts], ignore_index=True)
+
+    # Absent = missing or negative (the official files use -1); the official label is pay > 0.
+    pay[pay < 0] = np.nan
+    refund[refund < 0] = np.nan
+    keep = ~np.isnan(click) & (click >= 0)
+    report.reject("click_time missing or negative", int((~keep).sum()))
+    click, pay, refund, feats = click[keep], pay[keep], refund[keep], feats.loc[keep]
+    times = {"click": click, "pay": pay, "refund": refund}
+    relative = _make_absolute(times, origin, report, "cascade")
+    click_ts = np.floor(click).astype(np.int64)
+    _check_range(click_ts, report, "cascade", "click")
+
+    has_pay = ~np.isnan(pay)
+    pay_ts = np.floor(np.where(has_pay, pay, 0)).astype(np.int64)
+    early = has_pay & (pay_ts < click_ts)
+    report.reject("pay before its click (pay event dropped)", int(early.sum()))
+    has_pay &= ~early
+    has_refund = ~np.isnan(refund)
+    refund_ts = np.floor(np.where(has_refund, refund, 0)).astype(np.int64)
+    orphan = has_refund & ~has_pay
+    report.reject("refund without a pay (refund event dropped)", int(orphan.sum()))
+    before = has_refund & has_pay & (refund_ts < pay_ts)
+    report.reject("refund before its pay (refund event dropped)", int(before.sum()))
+    has_refund &= ~orphan & ~before
+
+    arrays, features = _encode_features(feats, list(feats.columns), report)
+    n = len(click_ts)
+    click_id = np.arange(n, dtype=np.int64)
+    user_id = _id_from_field(arrays, user_field, n, "user_field")
+    item_id = _id_from_field(arrays, item_field, n, "item_field")
+    spec = _spec(
+        features,
+        {
+            "source": "cascade",
+            "paper": "arXiv 2601.19965 (TESLA)",
+            "licence": "Apache-2.0 per the Hugging Face card (alimamaTech/CASCADE)",
+            "files": [str(f) for f in files],
+            "ts_relative": relative,
+            "ts_origin": int(origin) if relative else None,
+            "conversion_window_s": 3 * DAY,
+            "refund_window_s": 3 * DAY,
+            "amounts_known": False,
+            "ids": (
+                f"user_id from {user_field!r}, item_id from {item_field!r}"
+                if user_field or item_field
+                else "CASCADE publishes no user/item ids: user_id = item_id = 0"
+            ),
+        },
+    )
+    clicks = clicks_table(click_id, click_ts, user_id, item_id, arrays, spec)
+    events = concat_events(
+        [
+            events_table(click_id[has_pay], "pay", pay_ts[has_pay], np.zeros(int(has_pay.sum()))),
+            events_table(
+                click_id[has_refund],
+                "refund",
+                refund_ts[has_refund],
+                np.zeros(int(has_refund.sum())),
+            ),
+        ]
+    )
+    return finish_log(clicks, events, spec, report)
+
+
+def _id_from_field(arrays: dict[str, pa.Array], field: str | None, n: int, arg: str) -> np.ndarray:
+    if field is None:
+        return np.zeros(n, dtype=np.int64)
+    if field not in arrays:
+        raise DatasetError(f"{arg}={field!r} is not one of the fields {sorted(arrays)}")
+    column = arrays[field]
+    if not pa.types.is_integer(column.type):
+        raise DatasetError(f"{arg}={field!r} holds strings, not integer ids")
+    return column.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------- TRACE
+@register_loader(
+    "trace",
+    returns="eventlog",
+    sample=None,
+    description="TRACE (READER, arXiv 2601.20307): clicks with every purchase's time and amount",
+)
+def trace(path: str | Path, *, origin: int = TRACE_ORIGIN) -> EventLog:
+    """Load the TRACE release (tab-separated with header) as clicks plus one pay event per purchase."""
+    file = check_file(path, "trace")
+    df = read_csv(file, sep="\t", dtype=str, dataset="trace", quoting=3)
+    require_columns(df, ["click_time", "pay_time", "dirpay_amt"], file)
+    report = report_of(df, file)
+    feature_names = [c for c in df.columns if c not in TRACE_LABEL_COLUMNS]
+    if len(feature_names) != CASCADE_N_FIELDS:
+        report.note(f"{len(feature_names)} feature columns (the release has {CASCADE_N_FIELDS})")
+
+    click = _seconds(df["click_time"], "click_time", file, df)
+    keep = ~np.isnan(click) & (click >= 0)
+    report.reject("click_time missing or negative", int((~keep).sum()))
+    df = df.loc[keep]
+    click = click[keep]
+
+    pay_el = list_elements(df["pay_time"])
+    amt_el = list_elements(df["dirpay_amt"])
+    n_pay = pay_el.groupby(level=0).size().reindex(df.index, fill_value=0)
+    n_amt = amt_el.groupby(level=0).size().reindex(df.index, fill_value=0)
+    mismatch = (n_pay != n_amt).to_numpy()
+    if mismatch.any():
+        pos = int(np.flatnonzero(mismatch)[0])
+        raise DatasetError(
+            f"{file}: {row_label(df, pos)}: pay_time lists {int(n_pay.iloc[pos])} purchase(s) "
+            f"but dirpay_amt lists {int(n_amt.iloc[pos])} ({int(mismatch.sum())} such row(s))"
+        )
+    if "total_counts" in df.columns:
+        declared = pd.to_numeric(df["total_counts"], errors="coerce")
+        differs = int((declared.notna() & (declared != n_pay)).sum())
+        if differs:
+            report.note(f"{differs} row(s) whose total_counts differs from len(pay_time)")
+
+    pay_frame = pd.DataFrame({"t": pay_el.to_numpy(), "a": amt_el.to_numpy()}, index=pay_el.index)
+    pay_frame.attrs.update(df.attrs)
+    pay_t = to_float64(pay_frame, "t", file)
+    amount = to_float64(pay_frame, "a", file)
+    row_pos = df.index.get_indexer(pay_el.index)
+
+    valid = ~np.isnan(pay_t) & (pay_t >= 0)
+    report.reject("purchase with a missing or negative pay time (dropped)", int((~valid).sum()))
+    pay_t[~valid] = np.nan
+    times = {"click": click, "pay": pay_t}
+    relative = _make_absolute(times, origin, report, "trace")
+    click_ts = np.floor(click).astype(np.int64)
+    _check_range(click_ts, report, "trace", "click")
+    pay_ts = np.floor(np.where(valid, pay_t, 0)).astype(np.int64)
+    bad_amount = valid & ~(np.isfinite(amount) & (amount >= 0))
+    report.reject("purchase with a missing or negative amount (dropped)", int(bad_amount.sum()))
+    early = valid & (pay_ts < click_ts[row_pos])
+    report.reject("purchase before its click (dropped)", int(early.sum()))
+    ok = valid & ~bad_amount & ~early
+
+    arrays, features = _encode_features(df, feature_names, report)
+    n = len(click_ts)
+    click_id = np.arange(n, dtype=np.int64)
+    spec = _spec(
+        features,
+        {
+            "source": "trace",
+            "paper": "arXiv 2601.20307 (READER)",
+            "licence": "Apache-2.0 per the Hugging Face card (alimamaTech/TRACE)",
+            "ts_relative": relative,
+            "ts_origin": int(origin) if relative else None,
+            "amounts_known": True,
+            "ids": "TRACE publishes no user/item ids: user_id = item_id = 0",
+        },
+    )
+    clicks = clicks_table(click_id, click_ts, 0, 0, arrays, spec)
+    events = concat_events([events_table(click_id[row_pos[ok]], "pay", pay_ts[ok], amount[ok])])
+    return finish_log(clicks, events, spec, report)
+
+
+# ----------------------------------------------------------------------- Criteo conversion
+@register_loader(
+    "criteo_conversion",
+    returns="eventlog",
+    sample=None,
+    description="Criteo conversion logs (Chapelle KDD 2014): clicks, delayed conversions",
+)
+def criteo_conversion(path: str | Path, *, origin: int = CRITEO_CONVERSION_ORIGIN) -> EventLog:
+    """Load Chapelle's Criteo conversion log (data.txt) as clicks plus delayed pay events."""
+    file = check_file(path, "criteo_conversion")
+    df = read_csv(
+        file,
+        sep="\t",
+        header=None,
+        dtype={k: str for k in range(10, 19)},
+        dataset="criteo_conversion",
+        quoting=3,
+    )
+    if df.shape[1] != len(CRITEO_COLUMNS):
+        raise DatasetError(
+            f"{file}: expected {len(CRITEO_COLUMNS)} tab-separated columns (click time, "
+            f"conversion time, 8 integer and 9 categorical features), found {df.shape[1]}"
+        )
+    df.columns = CRITEO_COLUMNS
+    report = report_of(df, file)
+    click = to_float64(df, "click_time", file)
+    conv = to_float64(df, "conversion_time", file)
+    keep = ~np.isnan(click) & (click >= 0)
+    report.reject("click_time missing or negative", int((~keep).sum()))
+    df, click, conv = df.loc[keep], click[keep], conv[keep]
+    conv[conv < 0] = np.nan
+    times = {"click": click, "pay": conv}
+    relative = _make_absolute(times, origin, report, "criteo_conversion")
+    click_ts = np.floor(click).astype(np.int64)
+    _check_range(click_ts, report, "criteo_conversion", "click")
+    has_pay = ~np.isnan(conv)
+    pay_ts = np.floor(np.where(has_pay, conv, 0)).astype(np.int64)
+    early = has_pay & (pay_ts < click_ts)
+    report.reject("conversion before its click (dropped)", int(early.sum()))
+    has_pay &= ~early
+
+    arrays: dict[str, pa.Array | np.ndarray] = {}
+    features: list[Feature] = []
+    for i in range(1, 9):
+        name = f"int_{i}"
+        arrays[name] = to_float64(df, name, file)
+        features.append(Feature(name=name, kind="numeric"))
+    cat_arrays, cat_features = _encode_features(
+        df, [f"cat_{i}" for i in range(1, 10)], report, as_strings=True
+    )
+    arrays.update(cat_arrays)
+    features += cat_features
+    n = len(click_ts)
+    click_id = np.arange(n, dtype=np.int64)
+    spec = _spec(
+        features,
+        {
+            "source": "criteo_conversion",
+            "paper": "Chapelle, Modeling Delayed Feedback in Display Advertising, KDD 2014",
+            "licence": "Criteo research terms (accept them when downloading)",
+            "ts_relative": relative,
+            "ts_origin": int(origin) if relative else None,
+            "amounts_known": False,
+            "missing_values": "int_* NaN where empty; cat_* '' where empty",
+            "ids": "the log publishes no user/item ids: user_id = item_id = 0",
+        },
+    )
+    clicks = clicks_table(click_id, click_ts, 0, 0, arrays, spec)
+    events = concat_events(
+        [events_table(click_id[has_pay], "pay", pay_ts[has_pay], np.zeros(int(has_pay.sum())))]
+    )
+    return finish_log(clicks, events, spec, report)

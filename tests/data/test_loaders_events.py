@@ -1,0 +1,560 @@
+"""Loaders that return event logs / interaction tables, on the real samples in ../shared/data
+and on corrupted or hand-built copies in tmp_path."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from shopml.data import DatasetError, EventLog, load
+from shopml.data.loaders import loaders
+from shopml.data.loaders._common import read_csv, report_of
+from shopml.data.loaders.conversion import CASCADE_ORIGIN, cascade, criteo_conversion, trace
+from shopml.data.loaders.sessions import ANONYMOUS_USER_OFFSET
+from shopml.data.loaders.uplift import hillstrom_frame
+from shopml.data.samples import SampleDataMissingError, sample_path
+from shopml.data.schema import EVENTS_SCHEMA
+
+DAY = 86_400
+EVENT_LOADERS = [
+    "hillstrom",
+    "criteo_uplift",
+    "diginetica",
+    "taobao_userbehavior",
+    "attribution_journeys",
+]
+
+
+def _sample(relative: str) -> Path:
+    try:
+        return sample_path(relative)
+    except SampleDataMissingError as exc:
+        pytest.skip(f"shared data sample missing: {exc}")
+
+
+def _kind_counts(log: EventLog) -> dict[str, int]:
+    kinds = log.events.column("kind").to_pylist()
+    return {k: kinds.count(k) for k in set(kinds)}
+
+
+# ----------------------------------------------------------------------- registry / errors
+def test_all_loaders_registered_with_their_samples() -> None:
+    info = loaders()
+    for name in [*EVENT_LOADERS, "cascade", "trace", "criteo_conversion", "google_merch_sessions"]:
+        assert name in info, name
+    assert info["cascade"].sample is None and info["trace"].sample is None
+    assert info["google_merch_sessions"].returns == "table"
+    assert info["hillstrom"].returns == "eventlog"
+
+
+@pytest.mark.parametrize(
+    "name", [*EVENT_LOADERS, "cascade", "trace", "criteo_conversion", "google_merch_sessions"]
+)
+def test_missing_file_is_a_clear_dataset_error(name: str, tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="does not exist"):
+        load(name, tmp_path / "nope.csv")
+    fn = loaders()[name].fn
+    with pytest.raises(DatasetError, match="no such file"):
+        fn(tmp_path / "nope.csv")
+
+
+def test_sampleless_loader_without_path_says_so() -> None:
+    with pytest.raises(DatasetError, match="no sample"):
+        load("cascade")
+
+
+@pytest.mark.parametrize("name", EVENT_LOADERS)
+def test_logs_write_and_reopen(name: str, tmp_path: Path) -> None:
+    _sample(loaders()[name].sample)
+    log = load(name)
+    json.dumps(log.spec.meta)  # the load report and meta are JSON
+    back = EventLog.open(log.write(tmp_path / name))
+    assert back.n_clicks == log.n_clicks
+    assert back.events.num_rows == log.events.num_rows
+    assert back.spec.meta["load_report"] == log.spec.meta["load_report"]
+
+
+# -------------------------------------------------------------------------------- hillstrom
+def test_hillstrom_sample() -> None:
+    _sample("hillstrom/hillstrom.csv")
+    log = load("hillstrom")
+    assert log.n_clicks == 64_000
+    assert log.spec.meta["treatment_arms"] == {
+        "0": "No E-Mail",
+        "1": "Mens E-Mail",
+        "2": "Womens E-Mail",
+    }
+    treatment = log.column("treatment")
+    assert np.bincount(treatment).tolist() == [21_306, 21_307, 21_387]
+    assert (log.column("exposure") == 1).all()
+    assert (log.column("click_id") == log.column("user_id")).all()
+    assert (log.column("item_id") == 0).all()
+    assert _kind_counts(log) == {"visit": 9_394, "conversion": 578, "pay": 578}
+    start = log.spec.meta["campaign_start"]
+    assert (log.column("ts") == start).all()
+    # first data row: 10,2) $100 - $200,142.44,1,0,Surburban,0,Phone,Womens E-Mail,0,0,0
+    first = log.clicks.slice(0, 1).to_pylist()[0]
+    assert first["recency"] == 10 and first["history"] == pytest.approx(142.44)
+    assert first["history_segment"] == "2) $100 - $200" and first["zip_code"] == "Surburban"
+    assert first["channel"] == "Phone" and first["treatment"] == 2 and first["mens"] == 1
+    pay = log.events.filter(pa.compute.equal(log.events.column("kind"), "pay"))
+    assert pay.column("amount").to_numpy().sum() == pytest.approx(67_258.13, abs=0.01)
+    assert (pay.column("ts").to_numpy() == start + 2).all()
+    assert log.converted(10, kind="visit").sum() == 9_394
+    report = log.spec.meta["load_report"]
+    assert report["rows_read"] == 64_000 and report["rows_rejected"] == 0
+    assert log.spec["history_segment"].cardinality == 7
+    assert log.spec["mens"].vocab_size == 2
+
+
+def test_hillstrom_frame_for_sklearn() -> None:
+    _sample("hillstrom/hillstrom.csv")
+    X, treatment, visit, conversion, spend = hillstrom_frame()
+    assert X.shape[0] == 64_000 and len(treatment) == 64_000
+    assert all(np.issubdtype(t, np.number) for t in X.dtypes)
+    assert "zip_code_Rural" in X.columns and "channel_Web" in X.columns
+    assert visit.sum() == 9_394 and conversion.sum() == 578
+    assert spend.sum() == pytest.approx(67_258.13, abs=0.01)
+    raw, *_ = hillstrom_frame(one_hot=False)
+    assert raw["channel"].dtype.name == "category"
+
+
+def _hillstrom_copy(tmp_path: Path, n: int = 50) -> tuple[Path, list[str]]:
+    lines = _sample("hillstrom/hillstrom.csv").read_text().splitlines()[: n + 1]
+    return tmp_path / "hillstrom.csv", lines
+
+
+def test_hillstrom_bom_and_blank_rows_are_tolerated_and_counted(tmp_path: Path) -> None:
+    path, lines = _hillstrom_copy(tmp_path)
+    body = [lines[0], *lines[1:11], "", ",,,,,,,,,,,", *lines[11:], ""]
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(body).encode())
+    log = load("hillstrom", path)
+    assert log.n_clicks == 50
+    report = log.spec.meta["load_report"]
+    assert report["blank_rows_dropped"] == 2 and report["rows_read"] == 50
+    assert "recency" in log.clicks.column_names
+
+
+def test_hillstrom_cp1252_file_loads(tmp_path: Path) -> None:
+    path, lines = _hillstrom_copy(tmp_path)
+    lines[1] = lines[1].replace("Surburban", "Surbürban")
+    path.write_bytes("\n".join(lines).encode("cp1252"))
+    log = load("hillstrom", path)
+    assert log.spec.meta["load_report"]["encoding"] == "cp1252"
+    assert "Surbürban" in log.spec["zip_code"].vocab
+
+
+def test_hillstrom_missing_column_names_file_and_column(tmp_path: Path) -> None:
+    path, lines = _hillstrom_copy(tmp_path)
+    df = pd.read_csv(pd.io.common.StringIO("\n".join(lines))).drop(columns=["segment"])
+    df.to_csv(path, index=False)
+    with pytest.raises(DatasetError, match=r"hillstrom\.csv.*missing required column.*'segment'"):
+        load("hillstrom", path)
+
+
+def test_hillstrom_bad_values_name_the_row(tmp_path: Path) -> None:
+    path, lines = _hillstrom_copy(tmp_path)
+    lines[3] = lines[3].replace("E-Mail", "Letter", 1)
+    path.write_text("\n".join(lines))
+    with pytest.raises(DatasetError, match=r"data row 3 \(line 4\), column 'segment'"):
+        load("hillstrom", path)
+    path, lines = _hillstrom_copy(tmp_path)
+    cells = lines[5].split(",")
+    cells[-3] = "2"
+    lines[5] = ",".join(cells)
+    path.write_text("\n".join(lines))
+    with pytest.raises(DatasetError, match=r"line 6\), column 'visit': expected 0 or 1"):
+        load("hillstrom", path)
+
+
+# ---------------------------------------------------------------------------- criteo uplift
+def test_criteo_uplift_sample() -> None:
+    _sample("criteo_uplift/criteo-uplift-v2.1-head1000.csv")
+    log = load("criteo_uplift")
+    assert log.n_clicks == 1_000
+    assert _kind_counts(log) == {"visit": 35, "conversion": 2}
+    assert log.spec.names == [f"f{i}" for i in range(12)]
+    first = log.clicks.slice(0, 2).to_pylist()
+    assert first[0]["f0"] == pytest.approx(18.952454548893208)
+    assert first[0]["treatment"] == 0 and first[1]["treatment"] == 1
+    assert first[0]["exposure"] == 0
+    assert log.clicks.schema.field("exposure").type == pa.int8()
+    assert log.spec.meta["treatment_arms"] == {"0": "control", "1": "treated"}
+
+
+def test_criteo_uplift_quirks_are_counted(tmp_path: Path) -> None:
+    lines = _sample("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    body = [lines[0], *lines[1:21], "", "1.0,2.0", *lines[21:41]]
+    path = tmp_path / "criteo.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(body).encode() + b"\n")
+    log = load("criteo_uplift", path)
+    report = log.spec.meta["load_report"]
+    assert log.n_clicks == 40
+    assert report["blank_rows_dropped"] == 1
+    assert report["rejected"] == {"malformed line (wrong number of fields)": 1}
+
+
+def test_criteo_uplift_errors(tmp_path: Path) -> None:
+    lines = _sample("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    path = tmp_path / "criteo.csv"
+    path.write_text("\n".join([lines[0].replace("visit", "visits"), *lines[1:5]]))
+    with pytest.raises(DatasetError, match=r"missing required column.*'visit'"):
+        load("criteo_uplift", path)
+    path.write_text("\n".join([lines[0], lines[1].replace("18.95", "abc", 1), *lines[2:5]]))
+    with pytest.raises(DatasetError, match=r"criteo\.csv: data row 1, column 'f0': not a number"):
+        load("criteo_uplift", path)
+
+
+# ------------------------------------------------------------------------------ diginetica
+def test_diginetica_sample() -> None:
+    _sample("diginetica/train-item-views-sample.csv")
+    log = load("diginetica")
+    assert log.n_clicks == 12_391
+    assert log.events.num_rows == 0 and log.events.schema.equals(EVENTS_SCHEMA)
+    first = log.clicks.slice(0, 1).to_pylist()[0]
+    # 1;NA;81766;526309;2016-05-09
+    assert first["item_id"] == 81_766
+    assert first["ts"] == int(pd.Timestamp("2016-05-09", tz="UTC").timestamp()) + 526
+    assert first["user_id"] == ANONYMOUS_USER_OFFSET + 1
+    assert first["session_id"] == 1
+    position = log.column("session_position")
+    session = log.column("session_id")
+    raw = pd.read_csv(_sample("diginetica/train-item-views-sample.csv"), sep=";")
+    expected = raw["timeframe"].groupby(raw["session_id"]).rank(method="first") - 1
+    assert position.tolist() == expected.tolist()
+    assert position.min() == 0 and (position >= 0).all()
+    assert len(np.unique(session)) == 2_986
+    registered = log.column("user_id") < ANONYMOUS_USER_OFFSET
+    assert registered.sum() == 4_710
+
+
+def test_diginetica_bad_date_names_the_row(tmp_path: Path) -> None:
+    lines = _sample("diginetica/train-item-views-sample.csv").read_text().splitlines()[:30]
+    lines[7] = lines[7].rsplit(";", 1)[0] + ";2016-13-45"
+    path = tmp_path / "views.csv"
+    path.write_text("\n".join(lines))
+    with pytest.raises(DatasetError, match=r"data row 7 \(line 8\), column 'eventdate'"):
+        load("diginetica", path)
+
+
+# ------------------------------------------------------------------------------ taobao
+def test_taobao_sample_attaches_behaviours_to_last_view() -> None:
+    _sample("taobao/UserBehavior-head.csv")
+    log = load("taobao_userbehavior")
+    assert log.n_clicks == 3_926
+    counts = _kind_counts(log)
+    unattached = log.spec.meta["unattached"]
+    assert counts["cart"] + unattached["cart"] == 190
+    assert counts["fav"] + unattached["fav"] == 128
+    assert counts["pay"] + unattached["pay"] == 77
+    assert log.spec.meta["load_report"]["rows_rejected"] == sum(unattached.values())
+    first = log.clicks.slice(0, 1).to_pylist()[0]
+    assert (first["user_id"], first["item_id"], first["category_id"], first["ts"]) == (
+        1, 2_268_318, 2_520_377, 1_511_544_070)  # fmt: skip
+    clicks = log.clicks.to_pandas()
+    ev = log.events.to_pandas().merge(clicks, on="click_id", suffixes=("", "_click"))
+    assert (ev["ts"] >= ev["ts_click"]).all()
+
+
+def test_taobao_attach_picks_latest_earlier_view(tmp_path: Path) -> None:
+    rows = [
+        "1,10,5,pv,1511600000",
+        "1,10,5,pv,1511600100",
+        "1,10,5,buy,1511600150",  # -> second pv (click 1)
+        "1,10,5,pv,1511600200",
+        "1,11,5,cart,1511600050",  # no pv of item 11 -> unattached
+        "2,10,5,fav,1511600300",  # user 2 never viewed -> unattached
+        "2,10,5,pv,1511600400",
+        "2,10,5,cart,1511600400",  # same second -> attached to click 3
+        "",
+        "3,12,6,pv,123",  # implausible ts -> rejected
+    ]
+    path = tmp_path / "ub.csv"
+    path.write_text("\n".join(rows) + "\n")
+    log = load("taobao_userbehavior", path)
+    assert log.n_clicks == 4
+    events = log.events.to_pylist()
+    assert {(e["kind"], e["click_id"]) for e in events} == {("pay", 1), ("cart", 3)}
+    report = log.spec.meta["load_report"]
+    assert report["blank_rows_dropped"] == 1
+    assert report["rejected"]["timestamp before 2000 or after 2100"] == 1
+    assert log.spec.meta["unattached"] == {"cart": 1, "fav": 1, "pay": 0}
+    path.write_text("1,10,5,pv,1511600000\n1,10,5,click,1511600001\n")
+    with pytest.raises(DatasetError, match=r"data row 2, column 'behavior_type'.*'click'"):
+        load("taobao_userbehavior", path)
+
+
+# ------------------------------------------------------------------------ attribution journeys
+def test_attribution_journeys_sample() -> None:
+    path = _sample("journeys/attribution_data_subset62k.csv")
+    log = load("attribution_journeys")
+    raw = pd.read_csv(path)
+    assert log.n_clicks == raw["customer_id"].nunique() == 7_896
+    assert log.events.num_rows == 0
+    assert log.touchpoints.num_rows == 60_645
+    assert log.conversions.num_rows == 1_838
+    assert log.conversions.column("amount").to_numpy().sum() == pytest.approx(
+        raw["conversion_value"].sum()
+    )
+    ids = log.spec.meta["customer_ids"]
+    assert ids[0] == "A000100"
+    first_touch = log.touchpoints.slice(0, 1).to_pylist()[0]
+    assert first_touch["user_id"] == 0 and first_touch["campaign"] == ""
+    # A000100's earliest row is 2018-07-08T21:53:37Z (Online Video)
+    assert first_touch["ts"] == int(pd.Timestamp("2018-07-08T21:53:37Z").timestamp())
+    assert first_touch["channel"] == "Online Video"
+    assert log.clicks.column("ts")[0].as_py() == first_touch["ts"]
+    assert set(log.spec.meta["channels"]) == {
+        "Facebook", "Paid Search", "Online Video", "Instagram", "Online Display"}  # fmt: skip
+
+
+def test_attribution_journeys_bad_timestamp_and_column(tmp_path: Path) -> None:
+    lines = _sample("journeys/attribution_data_subset62k.csv").read_text().splitlines()[:40]
+    bad = list(lines)
+    bad[12] = bad[12].replace("2018-07", "2018-17", 1)
+    path = tmp_path / "journeys.csv"
+    path.write_text("\n".join(bad))
+    with pytest.raises(DatasetError, match=r"line 13\), column 'time': unparsable timestamp"):
+        load("attribution_journeys", path)
+    path.write_text("\n".join([lines[0].replace("channel", "medium"), *lines[1:]]))
+    with pytest.raises(DatasetError, match=r"missing required column.*'channel'"):
+        load("attribution_journeys", path)
+
+
+# ------------------------------------------------------------------------- google merch store
+def test_google_merch_sessions_sample() -> None:
+    _sample("journeys/google_merch_store_all_sessions.csv")
+    table = load("google_merch_sessions")
+    assert table.num_rows == 15_134
+    first = table.slice(0, 1).to_pylist()[0]
+    assert first["fullVisitorId"] == "2.81772E+18"
+    assert first["visitor_id_exact"] is False
+    assert first["ts"] == 1_473_757_371 + 122
+    assert first["session_key"] == "2.81772E+18/1473757371"
+    assert first["productPrice"] == 2_990_000
+    report = json.loads(table.schema.metadata[b"load_report"])
+    assert report["rows_read"] == 15_134
+    assert not any(table.column("visitor_id_exact").to_pylist())
+
+
+# ----------------------------------------------------------------- hand-built official layouts
+def _cascade_line(click: str, pay: str, refund: str, fields: list[str]) -> str:
+    return "\t".join([click, pay, refund, *fields])
+
+
+def test_cascade_release_layout(tmp_path: Path) -> None:
+    t0 = 1_746_100_000
+    fields = [str(i) for i in range(22)]
+    lines = [
+        _cascade_line(str(t0), f"[{t0 + 600}]", f"[{t0 + 900}]", fields),
+        _cascade_line(str(t0 + 10), "[]", "[]", [str(i + 1) for i in range(22)]),
+        _cascade_line(str(t0 + 20), f"[{t0 + 50}, {t0 + 80}]", "", ["['7']", *fields[1:]]),
+        _cascade_line(str(t0 + 30), "", f"[{t0 + 99}]", fields),  # refund without pay
+        _cascade_line("", "", "", fields),  # no click time
+    ]
+    path = tmp_path / "part-0.txt"
+    path.write_text("\n".join(lines) + "\n\n")
+    log = cascade(path)
+    assert log.n_clicks == 4
+    assert log.column("ts").tolist() == [t0, t0 + 10, t0 + 20, t0 + 30]
+    assert log.converted(3 * DAY).tolist() == [1, 0, 1, 0]
+    assert log.refunded(3 * DAY, 3 * DAY).tolist() == [1, 0, 0, 0]
+    assert log.conversion_delay(3 * DAY)[2] == 30
+    assert log.spec.names == [f"feature_{i}" for i in range(22)]
+    assert log.column("feature_0").tolist() == [0, 1, 7, 0]
+    assert log.spec["feature_0"].vocab_size == 8
+    report = log.spec.meta["load_report"]
+    assert report["rejected"] == {
+        "click_time missing or negative": 1,
+        "refund without a pay (refund event dropped)": 1,
+    }
+    assert report["blank_rows_dropped"] == 1
+    assert any("several" in note for note in report["notes"])
+    assert log.spec.meta["ts_relative"] is False
+
+
+def test_cascade_processed_layout_and_directory(tmp_path: Path) -> None:
+    fields = [str(i % 5) for i in range(22)]
+    (tmp_path / "a.txt").write_text(
+        _cascade_line("100", "700", "-1", fields) + "\n" + _cascade_line("200", "-1", "-1", fields)
+    )
+    (tmp_path / "b.txt").write_text(_cascade_line("300", "400", "1000", fields) + "\n")
+    log = cascade(tmp_path)
+    assert log.n_clicks == 3
+    assert log.column("ts").tolist() == [
+        CASCADE_ORIGIN + 100,
+        CASCADE_ORIGIN + 200,
+        CASCADE_ORIGIN + 300,
+    ]
+    assert log.converted(3 * DAY).tolist() == [1, 0, 1]
+    assert log.refunded(3 * DAY, 3 * DAY).tolist() == [0, 0, 1]
+    assert log.spec.meta["ts_relative"] is True
+    assert log.spec.meta["ts_origin"] == CASCADE_ORIGIN
+    assert log.spec.meta["amounts_known"] is False
+
+
+def test_cascade_wrong_layout_and_bad_time(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text("1\t2\t3\n")
+    with pytest.raises(DatasetError, match="expected 25 tab-separated columns"):
+        cascade(path)
+    path.write_text(_cascade_line("100", "soon", "-1", ["0"] * 22) + "\n")
+    with pytest.raises(DatasetError, match=r"line 1\), column 'pay_time'"):
+        cascade(path)
+
+
+def test_trace_layout_with_repurchases(tmp_path: Path) -> None:
+    header = [f"feature_{i}" for i in range(22)] + [
+        "click_time", "pay_time", "dirpay_amt", "multi_tag", "count", "total_counts",
+        "prev_dirpay_amt", "prev_pay_time",
+    ]  # fmt: skip
+    feats = [str(i) for i in range(22)]
+    rows = [
+        [*feats, "1000", "[1500, 90000]", "[12.5, 30.0]", "1", "[1, 2]", "2", "[]", "[]"],
+        [*feats, "2000", "[2600]", "[99.0]", "0", "[1]", "1", "[]", "[]"],
+        [*feats, "3000", "[]", "[]", "0", "[]", "0", "[]", "[]"],
+    ]
+    path = tmp_path / "trace.txt"
+    path.write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n")
+    log = trace(path)
+    assert log.n_clicks == 3
+    count, gmv = log.purchases(7 * DAY)
+    assert count.tolist() == [2, 1, 0]
+    assert gmv.tolist() == pytest.approx([42.5, 99.0, 0.0])
+    assert log.spec.names == [f"feature_{i}" for i in range(22)]
+    assert "click_time" not in log.spec.names and "total_counts" not in log.spec.names
+    rows[1][23] = "[2600, 2700]"
+    path.write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n")
+    with pytest.raises(DatasetError, match=r"data row 2 \(line 3\).*2 purchase\(s\).*1"):
+        trace(path)
+
+
+def test_criteo_conversion_layout(tmp_path: Path) -> None:
+    ints = ["1", "", "3", "4", "5", "6", "7", "8"]
+    cats = ["a1b2", "", "c3", "d4", "e5", "f6", "07", "h8", "i9"]
+    lines = [
+        "\t".join(["100", "", *ints, *cats]),
+        "\t".join(["200", "4000", *ints, *cats]),
+        "\t".join(["300", "250", *ints, *cats]),  # conversion before click
+    ]
+    path = tmp_path / "data.txt"
+    path.write_text("\n".join(lines) + "\n")
+    log = criteo_conversion(path)
+    assert log.n_clicks == 3
+    assert log.converted(30 * DAY).tolist() == [0, 1, 0]
+    assert log.conversion_delay(30 * DAY)[1] == 3800
+    assert np.isnan(log.column("int_2")).all() and (log.column("int_1") == 1).all()
+    assert log.column("cat_7").tolist() == ["07"] * 3  # hashed values stay strings
+    assert log.spec["cat_2"].vocab == [""]
+    report = log.spec.meta["load_report"]
+    assert report["rejected"] == {"conversion before its click (dropped)": 1}
+    path.write_text("\t".join(["x100", "", *ints, *cats]) + "\n")
+    with pytest.raises(DatasetError, match=r"column 'click_time'"):
+        criteo_conversion(path)
+
+
+# -------------------------------------------------------------------- _common API for others
+def test_common_read_csv_reports_blank_rows(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\xef\xbb\xbf a ,b\n1,2\n,\n\n3,4\n")
+    df = read_csv(path, required=["a", "b"])
+    assert list(df.columns) == ["a", "b"] and len(df) == 2
+    assert report_of(df).blank_rows_dropped == 2
+    with pytest.raises(DatasetError, match=r"x\.csv: missing required column\(s\) \['c'\]"):
+        read_csv(path, required=["c"])
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DatasetError, match="empty"):
+        read_csv(empty)
+
+
+# ---------------------------------------------------------------- simulator round trips
+def _format_writer(fmt: str) -> None:
+    """Skip unless the simulator's writer of this official layout exists."""
+    if importlib.util.find_spec("shopml.data.simulate.formats") is None:
+        pytest.skip("shopml/data/simulate/formats.py (the official-layout writers) does not exist")
+    module = importlib.import_module("shopml.data.simulate.formats")
+    if not hasattr(module, f"write_{fmt}"):
+        pytest.skip(f"the simulator has no {fmt!r} format writer yet")
+
+
+def _sorted_delays(values: np.ndarray) -> list[float]:
+    return sorted(np.nan_to_num(values, nan=-1.0).tolist())
+
+
+@pytest.mark.parametrize("layout", ["processed_data_expand.txt", "cascade_raw.txt"])
+def test_cascade_round_trips_a_simulated_world(layout: str, tmp_path: Path) -> None:
+    _format_writer("cascade")
+    from shopml.data.simulate import simulate, write
+
+    sim = simulate("cascade", 5_000, 1)
+    paths = write(sim, tmp_path, "cascade")
+    assert tmp_path / layout in paths
+    log = load("cascade", tmp_path / layout)
+    src = sim.log
+    w = 3 * DAY
+    assert log.n_clicks == src.n_clicks
+    assert log.converted(w).sum() == src.converted(w).sum() > 0
+    assert log.refunded(w, w).sum() == src.refunded(w, w).sum() > 0
+    assert _sorted_delays(log.conversion_delay(w)) == _sorted_delays(src.conversion_delay(w))
+    assert _sorted_delays(log.refund_delay(w, w)) == _sorted_delays(src.refund_delay(w, w))
+    # the simulated world starts at CASCADE's 2025-05-01, our default origin: same clock
+    assert sorted(log.column("ts").tolist()) == sorted(src.column("ts").tolist())
+    order = np.argsort(src.column("ts"), kind="stable")
+    for k, name in enumerate(["u_0", "u_1", "i_0", "c_7"]):
+        column = {"u_0": 0, "u_1": 1, "i_0": 8, "c_7": 21}[name]
+        assert log.column(f"feature_{column}").tolist() == src.column(name)[order].tolist(), k
+    report = log.spec.meta["load_report"]
+    assert report["rows_rejected"] == 0 and report["rows_read"] == src.n_clicks
+
+
+def test_trace_round_trips_a_simulated_world(tmp_path: Path) -> None:
+    _format_writer("trace")
+    from shopml.data.simulate import simulate, write
+
+    sim = simulate("trace", 5_000, 1)
+    paths = write(sim, tmp_path, "trace")
+    log = load("trace", paths[0])
+    src = sim.log
+    w = 7 * DAY
+    n_src, gmv_src = src.purchases(w)
+    n_log, gmv_log = log.purchases(w)
+    assert log.n_clicks == int((n_src > 0).sum())  # TRACE lists converting clicks only
+    assert n_log.sum() == n_src.sum() and (n_log > 1).sum() == (n_src > 1).sum() > 0
+    assert gmv_log.sum() == pytest.approx(gmv_src.sum(), rel=1e-9)
+    assert sorted(np.round(gmv_log, 6).tolist()) == sorted(np.round(gmv_src[n_src > 0], 6).tolist())
+    assert log.spec.names == [f"feature_{i}" for i in range(22)]
+    assert log.spec.meta["load_report"]["rows_rejected"] == 0
+
+
+def test_criteo_conversion_round_trips_a_simulated_world(tmp_path: Path) -> None:
+    _format_writer("criteo")
+    from shopml.data.simulate import simulate, write
+
+    sim = simulate("cascade", 5_000, 1)
+    paths = write(sim, tmp_path, "criteo")
+    log = load("criteo_conversion", paths[0])
+    src = sim.log
+    w = 3 * DAY
+    assert log.n_clicks == src.n_clicks
+    assert log.converted(w).sum() == src.converted(w).sum() > 0
+    assert _sorted_delays(log.conversion_delay(w)) == _sorted_delays(src.conversion_delay(w))
+    assert all(len(v) == 8 for v in log.spec["cat_1"].vocab)  # 8-digit hex hashes
+    assert not np.isnan(log.column("int_1")).any()
+
+
+def test_shared_copy_is_untouched(tmp_path: Path) -> None:
+    """Loaders never write next to their input (they only read)."""
+    src = _sample("taobao/UserBehavior-head.csv")
+    copy = tmp_path / "ub.csv"
+    shutil.copy(src, copy)
+    load("taobao_userbehavior", copy)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ub.csv"]
