@@ -19,6 +19,11 @@ app = typer.Typer(
 )
 data_app = typer.Typer(no_args_is_help=True, help="Inspect, validate and repair event logs.")
 app.add_typer(data_app, name="data")
+bench_app = typer.Typer(
+    no_args_is_help=True,
+    help="Benchmarks that reproduce published tables; each writes result cards.",
+)
+app.add_typer(bench_app, name="bench")
 console = Console()
 
 # Published CASCADE statistics (TESLA, arXiv 2601.19965, Table 1 / Appendix): the cascade preset's targets.
@@ -79,8 +84,8 @@ def simulate(
 
     if preset not in sim.presets():
         raise _fail(f"unknown preset {preset!r}; choose one of {', '.join(sim.presets())}")
-    if fmt not in sim.formats():
-        raise _fail(f"unknown format {fmt!r}; choose one of {', '.join(sim.formats())}")
+    if fmt not in sim.format_names():
+        raise _fail(f"unknown format {fmt!r}; choose one of {', '.join(sim.format_names())}")
     if clicks <= 0:
         raise _fail(f"--clicks must be positive, got {clicks}")
     with console.status(f"simulating {clicks:,} {preset} clicks (seed {seed})"):
@@ -103,16 +108,19 @@ def data_validate(
     max_rows: Annotated[int, typer.Option(help="problems shown per check")] = 20,
 ) -> None:
     """Check an event log; exit non-zero if it has errors. --repair writes a clean copy."""
+    from shopml.data.validate import RepairError, validate
     from shopml.data.validate import repair as repair_log
-    from shopml.data.validate import validate
 
     if not path.exists():
         raise _fail(f"{path} does not exist")
     report = validate(path)
     console.print(report.render(max_rows=max_rows))
     if repair is not None:
-        result = repair_log(path, repair)
-        console.print(result.render() if hasattr(result, "render") else str(result))
+        try:
+            result = repair_log(path, repair)
+        except RepairError as exc:
+            raise _fail(f"cannot repair {path}: {exc}") from exc
+        console.print(result.render())
     if not report.ok:
         raise typer.Exit(1)
 
@@ -177,6 +185,89 @@ def demo(
         stats_table(stats, f"cascade world ({clicks:,} clicks, seed {seed})", CASCADE_TARGETS)
     )
     console.print(f"event log written to {workdir}")
+
+
+def _parse_options(values: list[str]) -> dict[str, dict]:
+    """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}."""
+    options: dict[str, dict] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise _fail(f"--option must look like METHOD.NAME=VALUE, got {item!r}")
+        value: object = raw
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        else:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        options.setdefault(method, {})[name] = value
+    return options
+
+
+@bench_app.command("netcvr")
+def bench_netcvr(
+    preset: Annotated[
+        str | None, typer.Option(help="simulate this preset (default cascade)")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="a CASCADE-format file or an event-log directory")
+    ] = None,
+    clicks: Annotated[
+        int | None, typer.Option(help="clicks to simulate (default 2,000,000; quick 300,000)")
+    ] = None,
+    methods: Annotated[
+        str | None, typer.Option(help="comma-separated methods (default: all, Table 2 order)")
+    ] = None,
+    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "1",
+    quick: Annotated[bool, typer.Option(help="a small world and a 4-day stream (minutes)")] = False,
+    option: Annotated[
+        list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. tesla.structure=shared")
+    ] = [],  # noqa: B006
+    cards: Annotated[
+        Path | None, typer.Option(help="write cards here instead of docs/results/cards")
+    ] = None,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option(help="checkpoint runs here; a rerun resumes")
+    ] = None,
+) -> None:
+    """TESLA's Table 2: CVR and NetCVR under cascaded delayed feedback, every method, per seed."""
+    from shopml.conversion.bench import (
+        FULL_CLICKS,
+        QUICK_CLICKS,
+        BenchSpec,
+        default_methods,
+        run_bench,
+    )
+
+    if data is not None and preset is not None:
+        raise _fail("give --data or --preset, not both")
+    if data is not None and not data.exists():
+        raise _fail(f"{data} does not exist")
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError as exc:
+        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from exc
+    known = default_methods()
+    chosen = [m.strip() for m in methods.split(",")] if methods else None
+    unknown = sorted(set(chosen or []) - set(known))
+    if unknown:
+        raise _fail(f"unknown methods {unknown}; choose from {', '.join(known)}")
+    spec = BenchSpec(
+        preset=None if data is not None else (preset or "cascade"),
+        data=data,
+        clicks=clicks or (QUICK_CLICKS if quick else FULL_CLICKS),
+        seeds=seed_list,
+        methods=chosen,
+        quick=quick,
+        card_dir=cards,
+        checkpoint_dir=checkpoint_dir,
+        options=_parse_options(option),
+    )
+    for path in run_bench(spec, console):
+        console.print(f"wrote {path}")
 
 
 @app.command()
