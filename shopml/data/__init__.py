@@ -2,6 +2,7 @@
 
 from shopml.data.eventlog import NO_EVENT, EventLog, EventLogError
 from shopml.data.loaders import DatasetError, load, loaders
+from shopml.data.loaders._common import load_report
 from shopml.data.schema import Feature, FeatureSpec, LeakyFeatureError
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "FeatureSpec",
     "LeakyFeatureError",
     "load",
+    "load_report",
     "loaders",
 ]

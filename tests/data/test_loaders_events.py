@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from shopml.data import DatasetError, EventLog, load
+from shopml.data import DatasetError, EventLog, load, load_report
 from shopml.data.loaders import loaders
 from shopml.data.loaders._common import read_csv, report_of
 from shopml.data.loaders.conversion import CASCADE_ORIGIN, cascade, criteo_conversion, trace
@@ -340,7 +340,7 @@ def test_google_merch_sessions_sample() -> None:
     assert first["ts"] == 1_473_757_371 + 122
     assert first["session_key"] == "2.81772E+18/1473757371"
     assert first["productPrice"] == 2_990_000
-    report = json.loads(table.schema.metadata[b"load_report"])
+    report = load_report(table)
     assert report["rows_read"] == 15_134
     assert not any(table.column("visitor_id_exact").to_pylist())
 

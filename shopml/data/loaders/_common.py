@@ -23,7 +23,8 @@ The API is shared with the catalog/text loaders; keep it stable.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -608,3 +609,27 @@ def _locate_arrow_error(
         f"{file}: data row {row + 1}, column {column!r}: not a number: {values.iloc[row]!r} "
         f"({int(bad.sum())} such row(s))"
     )
+
+
+#: Schema-metadata key under which every table-returning loader stores its load report.
+REPORT_KEY = b"shopml_load_report"
+
+
+def attach_report(
+    table: pa.Table, report: LoadReport | Mapping[str, Any], dataset: str
+) -> pa.Table:
+    """The table with `report` (plus dataset name and final row count) in its schema metadata."""
+    body = dict(report.as_dict() if isinstance(report, LoadReport) else report)
+    body = {"dataset": dataset, "rows": int(table.num_rows), **body}
+    meta = dict(table.schema.metadata or {})
+    meta[REPORT_KEY] = json.dumps(body, ensure_ascii=False).encode()
+    return table.replace_schema_metadata(meta)
+
+
+def load_report(table: pa.Table) -> dict[str, Any]:
+    """The load report a shopml loader attached to `table` ({} if there is none)."""
+    meta = table.schema.metadata or {}
+    for key in (REPORT_KEY,):
+        if key in meta:
+            return json.loads(meta[key])
+    return {}

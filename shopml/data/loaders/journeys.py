@@ -21,12 +21,11 @@
     number), ``ts`` = ``visitId`` (the session start, unix seconds) + ``time`` ms // 1000,
     and ``session_key`` = fullVisitorId text + "/" + visitId. Money columns (productPrice,
     productRevenue, totalTransactionRevenue, ...) are in micro-units (1e6 = 1 USD) as in
-    GA360. The load report is in the table's schema metadata (``b"load_report"``, JSON).
+    GA360. The load report is in the table's schema metadata (read it with ``load_report(table)``).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +35,7 @@ import pyarrow as pa
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders import DatasetError, register_loader
 from shopml.data.loaders._common import (
+    attach_report,
     check_file,
     clicks_table,
     finish_log,
@@ -199,9 +199,8 @@ def google_merch_sessions(path: str | Path) -> pa.Table:
         table = pa.Table.from_pandas(out, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise DatasetError(f"{file}: cannot convert to Arrow: {exc}") from exc
+    table = attach_report(table, report, "google_merch_sessions")
     meta = dict(table.schema.metadata or {})
     meta.pop(b"pandas", None)
-    meta[b"load_report"] = json.dumps(report.as_dict()).encode()
-    meta[b"source"] = b"google_merch_sessions"
     meta[b"money_units"] = b"micro-units (1e6 = 1 USD)"
     return table.replace_schema_metadata(meta)
