@@ -1,0 +1,93 @@
+"""The `shopml` command end to end: simulate, data stats, validate, demo, report."""
+
+import json
+
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from shopml.cli import app
+
+runner = CliRunner()
+
+
+def test_simulate_then_stats(tmp_path):
+    out = tmp_path / "world"
+    result = runner.invoke(
+        app,
+        ["simulate", "--preset", "cascade", "--clicks", "50000", "--seed", "3", "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "clicks.parquet").exists() and (out / "truth.parquet").exists()
+    result = runner.invoke(app, ["data", "stats", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    assert stats["clicks"] == 50_000
+    assert (
+        0.07 < stats["cvr"] < 0.11
+    )  # loose: 50k clicks; calibration windows are tested in test_sim_cascade
+    assert stats["refunds"] <= stats["conversions"]
+
+
+def test_simulate_official_format_and_stats_through_loader(tmp_path):
+    out = tmp_path / "cascade"
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--preset",
+            "cascade",
+            "--clicks",
+            "20000",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--format",
+            "cascade",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    written = [p for p in out.iterdir() if p.name.startswith("processed")]
+    assert written, list(out.iterdir())
+    result = runner.invoke(
+        app, ["data", "stats", str(written[0]), "--dataset", "cascade", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["clicks"] == 20_000
+
+
+def test_bad_arguments_give_clear_errors(tmp_path):
+    result = runner.invoke(app, ["simulate", "--preset", "nope", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown preset" in result.output
+    result = runner.invoke(
+        app, ["simulate", "--preset", "cascade", "--format", "xml", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "unknown format" in result.output
+    result = runner.invoke(app, ["data", "stats", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "no such event-log directory" in result.output
+
+
+def test_validate_exit_codes(tmp_path):
+    out = tmp_path / "world"
+    runner.invoke(app, ["simulate", "--preset", "cascade", "--clicks", "5000", "--out", str(out)])
+    assert runner.invoke(app, ["data", "validate", str(out)]).exit_code == 0
+    events = pq.read_table(out / "events.parquet")
+    amounts = events.column("amount").to_pylist()
+    amounts[0] = -5.0
+    pq.write_table(events.set_column(3, "amount", [amounts]), out / "events.parquet")
+    result = runner.invoke(app, ["data", "validate", str(out), "--repair", str(tmp_path / "clean")])
+    assert result.exit_code == 1
+    assert "amount" in result.output
+    assert runner.invoke(app, ["data", "validate", str(tmp_path / "clean")]).exit_code == 0
+
+
+def test_demo(tmp_path):
+    result = runner.invoke(app, ["demo", "--clicks", "30000", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "cvr" in result.output and "refund_share" in result.output
+
+
+def test_loaders_listing():
+    result = runner.invoke(app, ["data", "loaders"])
+    assert result.exit_code == 0
+    assert "hillstrom" in result.output
