@@ -1,0 +1,178 @@
+"""What every NetCVR stream method provides, and the dual-tower model they share.
+
+As in TESLA's experiments (arXiv 2601.19965, App. D.5), every method models
+NetCVR *cascaded*: a CVR tower predicts p(pay | click) and a refund-rate (RFR)
+tower predicts p(refund | pay); p(net) = p_cvr · (1 − p_rfr). A method is a
+sample-delivery policy plus a loss; it registers itself by name so the CLI
+and the benchmark find it (``@register_method("fnw")``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+from shopml.conversion.stream import MASKED, Delivery, StreamSplit
+from shopml.conversion.timeline import Timeline, Windows
+from shopml.nn import MLP, FieldEmbedding
+
+
+class ModelConfig(BaseModel):
+    """Network sizes and optimiser settings shared by the stream methods."""
+
+    model_config = ConfigDict(extra="forbid")
+    embed_dim: int = 8
+    hidden: list[int] = [128, 64]
+    lr: float = 1e-3
+    batch_size: int = 1024
+    pretrain_epochs: int = 2
+    weight_decay: float = 0.0
+
+
+@dataclass
+class Batch:
+    """A training minibatch (torch tensors, one row per delivered sample)."""
+
+    x: torch.Tensor  # [B, F] int64 categorical codes
+    y_cvr: torch.Tensor  # [B] float, MASKED where the sample has no CVR label
+    y_rfr: torch.Tensor  # [B] float, MASKED where the sample has no refund label
+    kind: torch.Tensor  # [B] int64 sample-type code (names in Delivery.kinds)
+    elapsed: torch.Tensor  # [B] seconds from click to delivery
+    pay_delay: torch.Tensor  # [B] observed click→pay seconds at delivery, NaN if not yet paid
+    refund_delay: torch.Tensor  # [B] observed pay→refund seconds at delivery, NaN if none yet
+    # per-sample extras keyed by name (e.g. delay-model probabilities from StreamMethod.prepare)
+    aux: dict[str, torch.Tensor] = field(default_factory=dict)
+    # the run's seeded generator: use it for any sampling inside a loss (reproducible, resumable)
+    generator: torch.Generator | None = None
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+
+class DualTower(nn.Module):
+    """Separate embedding + MLP towers for CVR and RFR (the baselines' shared architecture)."""
+
+    def __init__(
+        self, cardinalities: Sequence[int], config: ModelConfig, extra_heads: int = 0
+    ) -> None:
+        super().__init__()
+        self.emb_cvr = FieldEmbedding(cardinalities, config.embed_dim)
+        self.emb_rfr = FieldEmbedding(cardinalities, config.embed_dim)
+        self.cvr = MLP(self.emb_cvr.out_dim, config.hidden, 1 + extra_heads)
+        self.rfr = MLP(self.emb_rfr.out_dim, config.hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """x [B, F] -> {"cvr_logit", "rfr_logit", and "cvr_extra" [B, k] if extra heads}."""
+        cvr = self.cvr(self.emb_cvr(x).flatten(1))
+        out = {"cvr_logit": cvr[:, 0], "rfr_logit": self.rfr(self.emb_rfr(x).flatten(1))[:, 0]}
+        if cvr.shape[1] > 1:
+            out["cvr_extra"] = cvr[:, 1:]
+        return out
+
+
+def masked_bce(
+    logit: torch.Tensor, label: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Sum of (weighted) binary cross-entropy over samples whose label is not MASKED."""
+    keep = label != MASKED
+    if not bool(keep.any()):
+        return logit.sum() * 0.0
+    w = None if weight is None else weight[keep]
+    return F.binary_cross_entropy_with_logits(logit[keep], label[keep], weight=w, reduction="sum")
+
+
+class StreamMethod:
+    """Base class: a delivery policy + a loss on a cascaded CVR/RFR model.
+
+    Subclasses set ``name`` and implement :meth:`deliver` and (optionally)
+    :meth:`loss`, :meth:`build_model`, :meth:`prepare`. The defaults give the
+    plain cascaded BCE model used by Oracle / Pretrained / FNC.
+    """
+
+    name: ClassVar[str] = ""
+    online: ClassVar[bool] = True  # False: no stream updates (Pretrained)
+    paper: ClassVar[str] = ""
+
+    def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
+        self.config = config or ModelConfig()
+        self.options = options
+
+    # -- data --------------------------------------------------------------
+    def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
+        """The time-ordered training stream of the streaming part."""
+        raise NotImplementedError(f"{type(self).__name__} must define its delivery policy")
+
+    def prepare(
+        self, features: np.ndarray, timeline: Timeline, windows: Windows, split: StreamSplit
+    ) -> dict[str, np.ndarray]:
+        """Per-click arrays computed once before streaming (e.g. delay-model probabilities)."""
+        return {}
+
+    # -- model -------------------------------------------------------------
+    def build_model(self, cardinalities: Sequence[int]) -> nn.Module:
+        """The network this method trains (default: DualTower)."""
+        return DualTower(cardinalities, self.config)
+
+    def loss(self, model: nn.Module, out: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
+        """Training loss of one streamed minibatch (default: plain cascaded BCE)."""
+        return masked_bce(out["cvr_logit"], batch.y_cvr) + masked_bce(out["rfr_logit"], batch.y_rfr)
+
+    def pretrain_loss(
+        self, model: nn.Module, out: dict[str, torch.Tensor], batch: Batch
+    ) -> torch.Tensor:
+        """Loss on the pre-training part, where labels are complete (default: cascaded BCE)."""
+        return masked_bce(out["cvr_logit"], batch.y_cvr) + masked_bce(out["rfr_logit"], batch.y_rfr)
+
+    def predict(self, out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(p_cvr, p_net) from the model's outputs."""
+        p_cvr = torch.sigmoid(out["cvr_logit"])
+        p_rfr = torch.sigmoid(out["rfr_logit"])
+        return p_cvr, p_cvr * (1.0 - p_rfr)
+
+
+_METHODS: dict[str, Callable[..., StreamMethod]] = {}
+
+
+def register_method(name: str) -> Callable[[type[StreamMethod]], type[StreamMethod]]:
+    """Register a stream method class under `name`."""
+
+    def wrap(cls: type[StreamMethod]) -> type[StreamMethod]:
+        cls.name = name
+        _METHODS[name] = cls
+        return cls
+
+    return wrap
+
+
+def methods() -> dict[str, Callable[..., StreamMethod]]:
+    """All registered methods by name (imports the method modules)."""
+    import importlib
+    import pkgutil
+
+    import shopml.conversion as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name not in {
+            "base",
+            "stream",
+            "timeline",
+            "trainer",
+            "bench",
+        } and not module.name.startswith("_"):
+            importlib.import_module(f"shopml.conversion.{module.name}")
+    return dict(_METHODS)
+
+
+def get_method(name: str, config: ModelConfig | None = None, **options: Any) -> StreamMethod:
+    """Instantiate a registered method by name."""
+    registry = methods()
+    if name not in registry:
+        raise ValueError(f"unknown method {name!r}; choose from {sorted(registry)}")
+    return registry[name](config, **options)

@@ -1,0 +1,243 @@
+"""`shopml bench netcvr`: TESLA's Table 2 on a simulated or real CASCADE log.
+
+For each seed: build the log (simulate the ``cascade`` preset with that seed,
+or read a CASCADE-format file / an event-log directory), pre-build the
+stream tensors once, run every method through the stream protocol, add RI-AUC
+and RI-PRAUC (relative to Pretrained and Oracle), print a leaderboard, write a
+result card, and on simulated data add the Bayes limit: the same metrics for
+the simulator's true probabilities on the same evaluation clicks.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from shopml.conversion.base import ModelConfig, get_method, methods
+from shopml.conversion.stream import StreamConfig
+from shopml.conversion.trainer import (
+    RunConfig,
+    StreamData,
+    add_relative_improvement,
+    run_stream,
+    stream_metrics,
+)
+from shopml.data.eventlog import EventLog
+
+# Table 2 order of the TESLA paper; methods not registered are skipped.
+METHOD_ORDER = [
+    "pretrained",
+    "oracle",
+    "bdl",
+    "fnc",
+    "fnw",
+    "defer",
+    "defuse",
+    "esdfm",
+    "ddfm",
+    "ecad",
+    "ecad_stream",
+    "tesla_separate",
+    "tesla_shared",
+    "tesla_hybrid",
+    "tesla",
+]
+FULL_CLICKS = 2_000_000
+QUICK_CLICKS = 300_000
+
+
+@dataclass
+class BenchSpec:
+    """What one `shopml bench netcvr` invocation runs."""
+
+    preset: str | None = "cascade"
+    data: Path | None = None
+    clicks: int = FULL_CLICKS
+    seeds: list[int] = field(default_factory=lambda: [1])
+    methods: list[str] | None = None
+    quick: bool = False
+    card_dir: Path | None = None
+    checkpoint_dir: Path | None = None
+    options: dict[str, dict] = field(default_factory=dict)
+
+
+def default_methods() -> list[str]:
+    """Registered methods in Table 2 order."""
+    registry = methods()
+    ordered = [m for m in METHOD_ORDER if m in registry]
+    return ordered + sorted(set(registry) - set(ordered))
+
+
+def run_config(spec: BenchSpec, seed: int) -> RunConfig:
+    """The run configuration of a benchmark seed (quick mode uses a shorter stream)."""
+    if spec.quick:
+        return RunConfig(
+            seed=seed,
+            stream=StreamConfig(pretrain_days=8, stream_days=4),
+            model=ModelConfig(pretrain_epochs=1),
+        )
+    return RunConfig(seed=seed, stream=StreamConfig(pretrain_days=8))
+
+
+def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | None]:
+    """The benchmark's log, its card description and (simulated data) the truth arrays."""
+    from shopml.report.cards import sha256_config, sha256_file
+
+    if spec.data is not None:
+        path = Path(spec.data)
+        if path.is_dir() and (path / "clicks.parquet").exists():
+            log = EventLog.open(path)
+        else:
+            from shopml.data import load
+
+            log = load("cascade", path)
+        return log, {"name": "cascade_file", "path": str(path), "sha256": sha256_file(path)}, None
+    from shopml.data.simulate import simulate
+
+    world = simulate(spec.preset or "cascade", spec.clicks, seed)
+    truth = world.truth
+    order_ids = world.log.column("click_id")
+    tid = truth.column("click_id").to_numpy()
+    pos = np.searchsorted(tid, order_ids) if np.all(np.diff(tid) >= 0) else None
+    if pos is None or not np.array_equal(tid[pos], order_ids):
+        raise ValueError("truth table does not align with the clicks")
+    true_probs = np.stack(
+        [truth.column("p_pay").to_numpy()[pos], truth.column("p_net").to_numpy()[pos]], axis=1
+    )
+    ds = {
+        "name": spec.preset or "cascade",
+        "preset": spec.preset or "cascade",
+        "clicks": spec.clicks,
+        "sha256": sha256_config(
+            world.config or {"preset": spec.preset, "clicks": spec.clicks, "seed": seed}
+        ),
+    }
+    return world.log, ds, true_probs
+
+
+def run_seed(spec: BenchSpec, seed: int, console: Console, progress: bool = True) -> dict:
+    """Run every method on one seed; returns the card's fields."""
+    config = run_config(spec, seed)
+    t0 = time.perf_counter()
+    log, dataset, true_probs = load_log(spec, seed)
+    data = StreamData.from_log(log, config.windows, config.stream)
+    build_s = time.perf_counter() - t0
+    console.print(
+        f"seed {seed}: {log.n_clicks:,} clicks, {data.split.n_slices} slices of {data.split.slice_s} s, "
+        f"built in {build_s:.1f} s"
+    )
+    pretrained: dict[tuple, dict] = {}
+    results = []
+    tl = data.timeline
+    names = spec.methods or default_methods()
+    for name in names:
+        method = get_method(name, config.model, **spec.options.get(name, {}))
+        res = run_stream(
+            method,
+            data,
+            config,
+            checkpoint=spec.checkpoint_dir,
+            progress=progress,
+            pretrained_cache=pretrained,
+        )
+        results.append(
+            {
+                "method": name,
+                "metrics": res.metrics,
+                "wall_s": round(res.wall_s, 2),
+                "train_samples": res.train_samples,
+                "train_samples_per_s": round(res.train_samples / res.train_s, 1)
+                if res.train_s
+                else None,
+            }
+        )
+        console.print(
+            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s)"
+        )
+        rows, slice_id = res.rows, res.slice_id
+    add_relative_improvement(results)
+    bayes = None
+    if true_probs is not None:
+        bayes = stream_metrics(tl, rows, slice_id, true_probs[rows, 0], true_probs[rows, 1])
+    return {
+        "dataset": dataset,
+        "config": config.model_dump(),
+        "results": results,
+        "bayes_limit": bayes,
+    }
+
+
+LEADERBOARD_COLUMNS = [
+    ("AUC", "auc"),
+    ("NLL", "nll"),
+    ("PRAUC", "prauc"),
+    ("RI-AUC %", "ri_auc"),
+    ("RI-PRAUC %", "ri_prauc"),
+    ("PCOC", "pcoc"),
+]
+
+
+def leaderboard(results: list[dict], bayes: dict | None, title: str) -> Table:
+    """A Table-2-shaped leaderboard: each cell is CVR / NetCVR."""
+    table = Table(title=title)
+    table.add_column("method")
+    for head, _ in LEADERBOARD_COLUMNS:
+        table.add_column(f"{head} (CVR / NetCVR)", justify="right")
+    rows = [(r["method"], r["metrics"]) for r in results]
+    if bayes:
+        rows.append(("bayes limit", bayes))
+    for name, m in rows:
+        cells = []
+        for _, key in LEADERBOARD_COLUMNS:
+            a, b = m.get(f"cvr_{key}"), m.get(f"netcvr_{key}")
+            cells.append(
+                ""
+                if a is None
+                else f"{a:.4f} / {b:.4f}"
+                if "ri" not in key
+                else f"{a:.1f} / {b:.1f}"
+            )
+        table.add_row(name, *cells)
+    return table
+
+
+def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = True) -> list[Path]:
+    """Run the benchmark for every seed, print leaderboards, write cards and the results page."""
+    from shopml.report.cards import write_card
+    from shopml.report.pages import write_pages
+
+    console = console or Console()
+    paths = []
+    for seed in spec.seeds:
+        card = run_seed(spec, seed, console, progress)
+        console.print(
+            leaderboard(
+                card["results"], card["bayes_limit"], f"NetCVR stream benchmark, seed {seed}"
+            )
+        )
+        name = f"netcvr-{card['dataset']['name']}-{spec.clicks if spec.data is None else 'file'}{'-quick' if spec.quick else ''}-seed{seed}"
+        config = {
+            **card["config"],
+            "variant": "quick" if spec.quick else "full",
+            "methods": spec.methods or default_methods(),
+        }
+        paths.append(
+            write_card(
+                "netcvr",
+                card["dataset"],
+                seed,
+                config,
+                card["results"],
+                card["bayes_limit"],
+                out_dir=spec.card_dir,
+                name=name,
+            )
+        )
+    if spec.card_dir is None:
+        write_pages(Path("docs/results/cards"), Path("docs/results"))
+    return paths
