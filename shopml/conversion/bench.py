@@ -79,7 +79,7 @@ def run_config(spec: BenchSpec, seed: int) -> RunConfig:
         return RunConfig(
             seed=seed,
             stream=StreamConfig(pretrain_days=8, stream_days=4),
-            model=ModelConfig(pretrain_epochs=1),
+            model=ModelConfig(),
         )
     return RunConfig(seed=seed, stream=StreamConfig(pretrain_days=8))
 

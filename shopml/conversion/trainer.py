@@ -295,7 +295,7 @@ def run_stream(
         else None
     )
     opt = torch.optim.Adam(
-        model.parameters(), lr=config.model.lr, weight_decay=config.model.weight_decay
+        model.parameters(), lr=config.model.stream_lr, weight_decay=config.model.weight_decay
     )
     trainer.aux = method.prepare(data.features, tl, data.windows, split)
     delivery = method.deliver(tl, data.windows, split) if method.online else None
@@ -319,7 +319,7 @@ def run_stream(
         generator.manual_seed(config.seed + 1)  # streaming randomness independent of caching
         # a fresh optimiser, so every method starts streaming from the same state
         opt = torch.optim.Adam(
-            model.parameters(), lr=config.model.lr, weight_decay=config.model.weight_decay
+            model.parameters(), lr=config.model.stream_lr, weight_decay=config.model.weight_decay
         )
     bar = tqdm(
         range(start_slice, n_slices - 1),
