@@ -166,13 +166,18 @@ def data_loaders() -> None:
     console.print(table)
 
 
+DEMO_NETCVR_METHODS = ["pretrained", "oracle", "bdl", "fnw", "esdfm", "tesla"]
+
+
 @app.command()
 def demo(
     out: Annotated[Path | None, typer.Option(help="keep the simulated world here")] = None,
     clicks: Annotated[int, typer.Option(help="clicks in the demo world")] = 200_000,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    netcvr: Annotated[bool, typer.Option(help="also run a quick NetCVR leaderboard on it")] = True,
 ) -> None:
-    """Simulate a small CASCADE-like world and print its statistics beside the published ones."""
+    """Simulate a small CASCADE-like world, print its statistics beside the published ones,
+    and run a quick NetCVR leaderboard on it."""
     from shopml.data import EventLog
     from shopml.data import simulate as sim
     from shopml.data.stats import data_stats
@@ -181,10 +186,21 @@ def demo(
     with console.status(f"simulating a {clicks:,}-click cascade world"):
         sim.write(sim.simulate("cascade", clicks, seed), workdir)
     stats = data_stats(EventLog.open(workdir))
-    console.print(
-        stats_table(stats, f"cascade world ({clicks:,} clicks, seed {seed})", CASCADE_TARGETS)
-    )
+    title = f"cascade world ({clicks:,} clicks, seed {seed})"
+    console.print(stats_table(stats, title, CASCADE_TARGETS))
     console.print(f"event log written to {workdir}")
+    if netcvr:
+        from shopml.conversion.bench import BenchSpec, run_bench
+
+        console.rule("NetCVR under cascaded delayed feedback (quick: a 4-day stream)")
+        spec = BenchSpec(
+            clicks=clicks,
+            seeds=[seed],
+            methods=DEMO_NETCVR_METHODS,
+            quick=True,
+            card_dir=workdir / "cards",
+        )
+        run_bench(spec, console, progress=True)
 
 
 def _parse_options(values: list[str]) -> dict[str, dict]:

@@ -82,7 +82,9 @@ def test_validate_exit_codes(tmp_path):
 
 
 def test_demo(tmp_path):
-    result = runner.invoke(app, ["demo", "--clicks", "30000", "--out", str(tmp_path / "demo")])
+    result = runner.invoke(
+        app, ["demo", "--clicks", "30000", "--no-netcvr", "--out", str(tmp_path / "demo")]
+    )
     assert result.exit_code == 0, result.output
     assert "cvr" in result.output and "refund_share" in result.output
 
