@@ -31,8 +31,31 @@ def card_dir() -> Path:
     return Path(env) if env else Path.cwd() / "docs" / "results" / "cards"
 
 
+def git_state() -> dict[str, Any] | None:
+    """The checkout's commit and whether it has uncommitted changes (None outside a git repo)."""
+    import subprocess
+
+    try:
+        root = Path(__file__).resolve().parents[2]
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "shopml"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def environment() -> dict[str, Any]:
-    """Package versions and machine facts for a card."""
+    """Package versions, machine facts and the git commit for a card."""
     versions = {}
     for pkg in _PACKAGES:
         try:
@@ -46,6 +69,7 @@ def environment() -> dict[str, Any]:
         "system": platform.system(),
         "cpu_count": os.cpu_count(),
         "processor": platform.processor() or None,
+        "git": git_state(),
     }
 
 
