@@ -57,6 +57,9 @@ from shopml.data.simulate.world import (
     HOUR,
     HOURLY_LOGIT,
     ClickBlock,
+    Effect,
+    Factors,
+    Pair,
     World,
     ar1_drift,
     build_world,
@@ -67,7 +70,9 @@ from shopml.data.simulate.world import (
     loglogistic_cdf,
     loglogistic_quantile,
     lognormal_noise,
+    ordinal_scores,
     sigmoid,
+    standardized,
 )
 
 _SALT = 0x72ACE
@@ -78,6 +83,38 @@ TARGETS = {
 }
 _SCENE_CONV = np.array([0.0, 0.15, -0.10, 0.25, -0.30, 0.05, 0.10, -0.20, 0.30, 0.0, -0.05, 0.2],
                        dtype=np.float32)  # fmt: skip
+#: Main effects of the user and item fields on the conversion logit (as the cascade pay logit).
+CONV_EFFECTS: dict[str, Effect] = {
+    "u_0": Effect(sd=0.10),
+    "u_1": Effect(sd=0.12),  # user id
+    "u_2": Effect(sd=0.15),
+    "u_4": Effect(slope=0.15),
+    "u_5": Effect(slope=0.15),
+    "u_6": Effect(slope=0.50),
+    "u_7": Effect(slope=-0.15),
+    "i_0": Effect(sd=0.30),
+    "i_1": Effect(sd=0.12),
+    "i_2": Effect(sd=0.12),  # item id
+    "i_3": Effect(slope=0.15),
+    "i_4": Effect(slope=-0.35),
+    "i_5": Effect(slope=0.25),
+}
+#: Main effects on the repurchase logit: loyal members, consumable categories, cheap items.
+REPURCHASE_EFFECTS: dict[str, Effect] = {
+    "u_1": Effect(sd=0.10),
+    "u_5": Effect(slope=0.20),
+    "u_6": Effect(slope=0.45),  # membership (loyalty)
+    "i_0": Effect(sd=0.60),  # consumables vs durables
+    "i_2": Effect(sd=0.10),
+    "i_4": Effect(slope=-0.40),
+}
+#: Low-rank user-field x item-field interactions; weights = (conversion, repurchase) sds.
+PAIRS: tuple[Pair, ...] = (
+    Pair("u_2", "i_0", rank=2, weights=(0.20, 0.0)),
+    Pair("u_0", "i_0", rank=1, weights=(0.25, 0.0)),
+    Pair("u_4", "i_0", rank=1, weights=(0.20, 0.10)),
+    Pair("u_5", "i_4", rank=1, weights=(0.25, 0.0), ordinal=True),
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +125,7 @@ class TraceParams:
     epoch: int = DEFAULT_EPOCH
     window_s: int = 7 * DAY
     # conversion
-    conv_intercept: float = -3.4029  # calibrated: mean p_convert = 0.05
-    affinity_weight: float = 0.5
+    conv_intercept: float = -3.3585  # calibrated: mean p_convert = 0.05
     position_slope: float = -0.006
     promo_conv: float = 0.35
     drift_sd: float = 0.4
@@ -99,7 +135,7 @@ class TraceParams:
     delay_shape: float = 1.1
     delay_slope: float = 0.4
     # repurchase
-    rep_intercept: float = -0.1211  # calibrated: P(K >= 2 | converted) = 0.535 on average
+    rep_intercept: float = -0.3196  # calibrated: P(K >= 2 | converted) = 0.535 on average
     extra_rate: float = 0.6  # lambda at the mean repurchase logit
     extra_slope: float = 0.3
     # amounts
@@ -109,47 +145,39 @@ class TraceParams:
     price_drift_sd: float = 0.15
 
 
+def _split(effects: dict[str, Effect], side: str) -> dict[str, Effect]:
+    return {name: e for name, e in effects.items() if name[0] == side[0]}
+
+
 @dataclass
 class _Effects:
     user_conv: np.ndarray
     item_conv: np.ndarray
     user_rep: np.ndarray
     item_rep: np.ndarray
+    factors: Factors
     drift: np.ndarray  # flat (n_days * n_cat)
     level: np.ndarray  # flat (n_days * n_cat) price-level multiplier
-    spend: np.ndarray  # per user, mean-one
+    spend: np.ndarray  # per user, mean-one (a function of the purchasing-power field u_5)
 
 
 def _effects(world: World, p: TraceParams, rng: np.random.Generator) -> _Effects:
-    z, w = world.user_z, world.item_w
-    nu, ni, n_cat = world.n_users, world.n_items, world.n_categories
-    us, its, cells = world.user_shares(), world.item_shares(), world.cell_shares()
-    user_conv = 0.55 * z[0] + 0.25 * z[3] + 0.2 * rng.standard_normal(nu, dtype=np.float32)
-    item_conv = (
-        0.40 * w[0]
-        - 0.30 * world.item_logprice_z
-        + 0.20 * world.item_quality
-        + 0.20 * rng.standard_normal(ni, dtype=np.float32)
-    )
-    user_rep = 0.6 * z[3] + 0.2 * z[2] + 0.3 * rng.standard_normal(nu, dtype=np.float32)
-    cat_rep = rng.normal(0.0, 0.6, n_cat).astype(np.float32)  # consumables vs durables
-    item_rep = (
-        cat_rep[world.item_cat]
-        - 0.4 * world.item_logprice_z
-        + 0.3 * rng.standard_normal(ni, dtype=np.float32)
-    )
+    n_cat = world.n_categories
+    cells = world.cell_shares()
     drift = ar1_drift(rng, p.n_days, n_cat, p.drift_sd, p.drift_phi)
     level = ar1_drift(rng, p.n_days, n_cat, p.price_drift_sd, p.drift_phi)
     level = np.exp(centered(level, cells)).ravel()
-    spend = np.exp(p.spend_sd * z[2] - 0.5 * p.spend_sd**2).astype(np.float64)
+    power = standardized(ordinal_scores(world.vocab["u_5"]), world.code_shares("u_5"))
+    spend = np.exp(p.spend_sd * np.take(power, world.user_fields["u_5"]) - 0.5 * p.spend_sd**2)
     return _Effects(
-        user_conv=centered(user_conv, us),
-        item_conv=centered(item_conv, its),
-        user_rep=centered(user_rep, us),
-        item_rep=centered(item_rep, its),
+        user_conv=world.main_effects(rng, "user", _split(CONV_EFFECTS, "user")),
+        item_conv=world.main_effects(rng, "item", _split(CONV_EFFECTS, "item")),
+        user_rep=world.main_effects(rng, "user", _split(REPURCHASE_EFFECTS, "user")),
+        item_rep=world.main_effects(rng, "item", _split(REPURCHASE_EFFECTS, "item")),
+        factors=world.pair_factors(rng, PAIRS),
         drift=centered(drift, cells).ravel(),
         level=level.astype(np.float64),
-        spend=spend,
+        spend=spend.astype(np.float64),
     )
 
 
@@ -161,7 +189,6 @@ def _logits(
     promo = b.promo.astype(np.float32)
     eta = np.take(eff.user_conv, b.user)
     eta += np.take(eff.item_conv, b.item)
-    eta += np.float32(p.affinity_weight) * world.affinity(b)
     eta += np.take(eff.drift, cell)
     eta += HOURLY_LOGIT[b.hour]
     eta += _SCENE_CONV[b.scene]
@@ -170,6 +197,7 @@ def _logits(
     rho = np.take(eff.user_rep, b.user)
     rho += np.take(eff.item_rep, b.item)
     rho += np.float32(0.25) * promo
+    world.pair_terms(eff.factors, b, [eta, rho])
     return eta, rho
 
 

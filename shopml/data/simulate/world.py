@@ -1,11 +1,23 @@
 """Shared generative building blocks of the simulated marketplaces.
 
 A world is a set of users and items with latent factors, categorical fields
-derived from those factors plus noise, power-law popularity, clicks spread over
-days with an hour-of-day volume cycle, and slowly drifting segment appeal. The
-outcome models (pay, refund, repurchase, ...) live in the presets; this module
-holds only what several presets share, so that e.g. ``cascade`` and ``trace``
-draw their marketplaces the same way.
+derived from those factors plus noise (and two hashed identity fields), power-law
+popularity, clicks spread over days with an hour-of-day volume cycle, and slowly
+drifting segment appeal. The outcome models (pay, refund, repurchase, ...) live in the
+presets; this module holds only what several presets share, so that e.g. ``cascade``
+and ``trace`` draw their marketplaces the same way.
+
+Observability. The latents only *generate* the field codes; the presets build their
+logits from the codes themselves (:meth:`World.main_effects`: a per-code effect of each
+user / item field, :class:`Effect`; :meth:`World.pair_factors`: low-rank FM-style
+interactions <v_f[x_f], v_g[x_g]> between a user field and an item field, :class:`Pair`),
+plus context-field effects and a per-(day, category) drift. So the true probabilities are
+a function of the 22 declared fields and the day, never of a hidden per-user or per-item
+quantity: the truth is the best predictor a model can aim for (the "Bayes limit" of the
+benchmarks). The user and item identities are observable as the hashed id fields u_1 and
+i_2 (:data:`ID_FIELDS`; code = id mod bucket count, the bucket count being the smallest
+power of two >= the number of users / items, capped below the official embedding size),
+as in CASCADE, whose embedding sizes show several hashed id-like fields.
 
 Follows the data-generating picture of the two Alibaba benchmarks the presets
 imitate: CASCADE (Luo et al., "Modeling Cascaded Delay Feedback for Online Net
@@ -23,14 +35,16 @@ construction, chosen to reproduce the published *statistics* rather than the
   random walk, so the population-level rates (and hence the hard-coded
   calibration of every preset) do not depend on the seed, while a segment's
   appeal still wanders from day to day (day-to-day autocorrelation ``phi``).
-* Random effects (user, item, (day, category) cell) are centred on the expected
-  click shares (a sum-to-zero convention, :func:`centered`), for the same reason.
+* Effects of field codes are centred and scaled to their intended sd under the expected
+  click shares of the codes (:func:`standardized`), and the (day, category) drift is
+  centred the same way (a sum-to-zero convention, :func:`centered`), for the same reason.
 * Popularity is Zipf-Mandelbrot with an offset proportional to the population, so the
   head's share of clicks (top 1 % of items ~ 20 %, of users ~ 10 %) is the same at every
   scale; clicks are generated day by day (:meth:`World.blocks`), each day from its own
   seed, which keeps temporaries small (cache- and allocator-friendly at 10M clicks).
 * Field vocabularies (:data:`STANDARD_FIELDS`) are far smaller than the real
-  hashed vocabularies, and chosen no larger than the embedding tables of both
+  hashed vocabularies (the id fields' bucket counts grow with the world, up to 2^18 users
+  and 2^17 items without collisions), and chosen no larger than the embedding tables of both
   official codebases (``cate_bin_size`` in alimama-tech/NetCVR and
   alimama-tech/OnlineGMV), so the official models can embed our codes directly.
 
@@ -43,10 +57,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from shopml.data.schema import Feature, FeatureSpec
 
@@ -93,7 +108,7 @@ class FieldDef:
 #: cate_bin_size) at the same position.
 STANDARD_FIELDS: tuple[FieldDef, ...] = (
     FieldDef("u_0", 3, "user", "gender (from latent taste + noise)"),
-    FieldDef("u_1", 4096, "user", "geo/region hash (from latent + noise; fine-grained)"),
+    FieldDef("u_1", 2**18, "user", "user id, hashed (user id mod the world's bucket count)"),
     FieldDef("u_2", 1024, "user", "interest cluster (from latent taste)"),
     FieldDef("u_3", 256, "user", "crowd tag (from refund-proneness latent)"),
     FieldDef("u_4", 8, "user", "age bucket"),
@@ -101,8 +116,8 @@ STANDARD_FIELDS: tuple[FieldDef, ...] = (
     FieldDef("u_6", 6, "user", "membership level (from purchase-propensity latent)"),
     FieldDef("u_7", 20, "user", "activity level (from click popularity + noise)"),
     FieldDef("i_0", 64, "item", "category (the drifting segment)"),
-    FieldDef("i_1", 1024, "item", "sub-category (16 per category, from item latent)"),
-    FieldDef("i_2", 4096, "item", "brand (64 per category)"),
+    FieldDef("i_1", 4096, "item", "brand (64 per category)"),
+    FieldDef("i_2", 2**17, "item", "item id, hashed (item id mod the world's bucket count)"),
     FieldDef("i_3", 3, "item", "shop type (from item quality + noise)"),
     FieldDef("i_4", 32, "item", "price bucket (quantiles of log price)"),
     FieldDef("i_5", 20, "item", "quality score (from item quality + noise)"),
@@ -110,11 +125,15 @@ STANDARD_FIELDS: tuple[FieldDef, ...] = (
     FieldDef("c_1", 100, "context", "position in the result list (0 = top)"),
     FieldDef("c_2", 12, "context", "scene / page"),
     FieldDef("c_3", 7, "context", "weekday (0 = Monday)"),
-    FieldDef("c_4", 3, "context", "network type (noise)"),
+    FieldDef("c_4", 3, "context", "network type"),
     FieldDef("c_5", 2, "context", "promotion flag"),
     FieldDef("c_6", 4, "context", "device (mostly the user's main device)"),
     FieldDef("c_7", 7, "context", "request bucket (pure noise)"),
 )
+#: The hashed identity fields: their vocabulary (bucket count) is the smallest power of two
+#: >= the number of users / items of the world, at most the :data:`STANDARD_FIELDS` vocab
+#: (the cap; ids beyond it share buckets), so small worlds get small embedding tables.
+ID_FIELDS = {"u_1": "user", "i_2": "item"}
 #: Embedding-table sizes of the official codebases, per column (for reference / checks).
 NETCVR_BIN_SIZES = (8, 327680, 655360, 655360, 8192, 655360, 16, 32, 256, 81920, 163840,
                     8, 512, 128, 256, 1024, 128, 16, 8, 8, 16, 16)  # fmt: skip
@@ -258,6 +277,65 @@ def ar1_drift(
     return out
 
 
+def id_buckets(n: int, cap: int) -> int:
+    """Bucket count of a hashed identity field: the smallest power of two >= `n`, at most `cap`."""
+    return min(int(cap), 1 << max(int(n) - 1, 0).bit_length())
+
+
+def standardized(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per-code `values` centred and scaled to unit sd under the codes' click shares
+    `weights` (float32; all zeros if the values are constant over the weighted codes)."""
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    x = np.asarray(values, dtype=np.float64)
+    x = x - float(np.dot(w, x))
+    sd = float(np.sqrt(np.dot(w, x * x)))
+    return (x / sd if sd > 1e-9 else np.zeros_like(x)).astype(np.float32)
+
+
+def ordinal_scores(vocab: int) -> np.ndarray:
+    """Normal score of each code of an ordinal field: the centre of the code's bin when a
+    standard normal is cut into `vocab` equal-probability bins (as :func:`derived_codes` and
+    :func:`quantile_codes` do), float64."""
+    return ndtri((np.arange(vocab, dtype=np.float64) + 0.5) / vocab)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Main effect of one observed field on a logit: ``slope`` times the code's ordinal
+    score plus an independent random effect per code of sd ``sd``. Both parts are
+    standardised to unit sd (and zero mean) over the expected clicks, so ``slope`` and
+    ``sd`` are the sds of the two parts on the logit scale, whatever the seed."""
+
+    slope: float = 0.0
+    sd: float = 0.0
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A low-rank (FM-style) interaction between an observed user field and an observed item
+    field: per click sum_k a_k[user code] * b_k[item code] / sqrt(rank), each factor a
+    unit-sd, click-centred function of the code (the ordinal score if ``ordinal``, else
+    random); the term enters the preset's logit j with weight ``weights[j]`` (so a weight is
+    the term's sd on that logit, and its click mean is 0: users and items are independent)."""
+
+    user_field: str
+    item_field: str
+    rank: int
+    weights: tuple[float, ...]
+    ordinal: bool = False
+
+
+@dataclass
+class Factors:
+    """Per-entity factors of a set of :class:`Pair` interactions: ``user`` (K, n_users),
+    ``item`` (K, n_items) float32, and ``weights`` (K, n_logits) float32 (1/sqrt(rank) folded in)."""
+
+    user: np.ndarray
+    item: np.ndarray
+    weights: np.ndarray
+
+
 def weekday_of(ts: int) -> int:
     """Weekday (0 = Monday) of a unix timestamp (UTC)."""
     return int((ts // DAY + 3) % 7)  # 1970-01-01 was a Thursday
@@ -333,6 +411,7 @@ class World:
     items: PowerLaw
     day_counts: np.ndarray  # int64 clicks per day
     day_seeds: list[np.random.SeedSequence]
+    vocab: dict[str, int]  # this world's vocabulary per field (identity fields scale with it)
     promo_rate: float = 0.15
     hourly: np.ndarray = field(default_factory=lambda: HOURLY_VOLUME)
 
@@ -399,14 +478,76 @@ class World:
             )
             start += n
 
-    def affinity(self, block: ClickBlock) -> np.ndarray:
-        """Per-click user-item match z_u . w_i / sqrt(dim), float32."""
-        dim = self.user_z.shape[0]
-        out = np.zeros(len(block), dtype=np.float32)
-        for k in range(dim):
-            out += np.take(self.user_z[k], block.user) * np.take(self.item_w[k], block.item)
-        out *= np.float32(1 / np.sqrt(dim))
+    @cached_property
+    def _shares(self) -> dict[str, np.ndarray]:
+        return {"user": self.users.shares(), "item": self.items.shares()}
+
+    def _side(self, name: str) -> tuple[str, np.ndarray]:
+        if name in self.user_fields:
+            return "user", self.user_fields[name]
+        if name in self.item_fields:
+            return "item", self.item_fields[name]
+        raise ValueError(f"{name!r} is not a user or item field")
+
+    def code_shares(self, name: str) -> np.ndarray:
+        """Expected share of clicks of each code of a user or item field (length vocab)."""
+        side, codes = self._side(name)
+        return np.bincount(codes, weights=self._shares[side], minlength=self.vocab[name])
+
+    def code_table(self, rng: np.random.Generator, name: str, effect: Effect) -> np.ndarray:
+        """Per-code values of a main effect of field `name` (float32, length vocab)."""
+        shares = self.code_shares(name)
+        table = np.zeros(self.vocab[name], dtype=np.float32)
+        if effect.slope:
+            table += np.float32(effect.slope) * standardized(
+                ordinal_scores(self.vocab[name]), shares
+            )
+        if effect.sd:
+            noise = rng.standard_normal(self.vocab[name])
+            table += np.float32(effect.sd) * standardized(noise, shares)
+        return table
+
+    def main_effects(
+        self, rng: np.random.Generator, side: str, effects: dict[str, Effect]
+    ) -> np.ndarray:
+        """Sum over the `side` ("user" or "item") fields in `effects` of their per-code
+        effects, per entity (float32, zero mean over the expected clicks)."""
+        n = self.n_users if side == "user" else self.n_items
+        out = np.zeros(n, dtype=np.float32)
+        for name, effect in effects.items():
+            field_side, codes = self._side(name)
+            if field_side != side:
+                raise ValueError(f"{name!r} is a {field_side} field, not a {side} field")
+            out += np.take(self.code_table(rng, name, effect), codes)
         return out
+
+    def pair_factors(self, rng: np.random.Generator, pairs: tuple[Pair, ...]) -> Factors:
+        """Per-entity factors of the interactions `pairs` (one row per rank component)."""
+        users, items, weights = [], [], []
+        for pair in pairs:
+            for name, rows in ((pair.user_field, users), (pair.item_field, items)):
+                shares, vocab = self.code_shares(name), self.vocab[name]
+                _, codes = self._side(name)
+                for _ in range(pair.rank):
+                    raw = ordinal_scores(vocab) if pair.ordinal else rng.standard_normal(vocab)
+                    rows.append(np.take(standardized(raw, shares), codes))
+            weights += [np.asarray(pair.weights) / np.sqrt(pair.rank)] * pair.rank
+        return Factors(
+            user=np.asarray(users, dtype=np.float32).reshape(len(users), self.n_users),
+            item=np.asarray(items, dtype=np.float32).reshape(len(items), self.n_items),
+            weights=np.asarray(weights, dtype=np.float32).reshape(len(weights), -1),
+        )
+
+    @staticmethod
+    def pair_terms(factors: Factors, block: ClickBlock, out: list[np.ndarray]) -> None:
+        """Add each logit's interaction terms of one block's clicks to ``out[j]`` (in place)."""
+        for k in range(factors.weights.shape[0]):
+            prod = np.take(factors.user[k], block.user)
+            prod *= np.take(factors.item[k], block.item)
+            for j, logit in enumerate(out):
+                w = factors.weights[k, j]
+                if w:
+                    logit += w * prod
 
     def new_clicks_columns(self) -> dict[str, np.ndarray]:
         """Preallocated clicks-table columns (filled block by block by :meth:`fill_clicks`)."""
@@ -444,7 +585,9 @@ class World:
         """FeatureSpec of the 22 categorical fields, with `meta`."""
         return FeatureSpec(
             features=[
-                Feature(name=f.name, kind="categorical", vocab_size=f.vocab, group=f.group)
+                Feature(
+                    name=f.name, kind="categorical", vocab_size=self.vocab[f.name], group=f.group
+                )
                 for f in STANDARD_FIELDS
             ],
             meta=meta,
@@ -497,9 +640,11 @@ def build_world(
     users = PowerLaw.draw(rng, n_users, 1.0, n_users / 50)
     items = PowerLaw.draw(rng, n_items, 1.0, n_items / 200)
 
+    vocab |= {name: id_buckets(n_users if side == "user" else n_items, vocab[name])
+              for name, side in ID_FIELDS.items()}  # fmt: skip
     user_fields = {
         "u_0": derived_codes(rng, user_z, (0.0, 0.3, 0.2, 0.5), vocab["u_0"], noise=1.0),
-        "u_1": derived_codes(rng, user_z, (0.5, 0.5, 0.3, 0.0), vocab["u_1"], noise=0.8),
+        "u_1": np.arange(n_users, dtype=np.int64) % vocab["u_1"],
         "u_2": derived_codes(rng, user_z, (0.6, 0.2, 0.4, 0.3), vocab["u_2"], noise=0.4),
         "u_3": derived_codes(rng, user_z, (0.1, 0.9, 0.0, 0.0), vocab["u_3"], noise=0.6),
         "u_4": derived_codes(rng, user_z, (0.2, -0.3, 0.4, 0.3), vocab["u_4"], noise=0.9),
@@ -509,12 +654,11 @@ def build_world(
             np.log(users.shares()) + 0.5 * rng.standard_normal(n_users), vocab["u_7"]
         ),
     }
-    sub = derived_codes(rng, item_w, (0.5, 0.5, 0.5, 0.5), 16, noise=0.5)
     shop = ndtr(item_quality + 0.6 * rng.standard_normal(n_items)) * vocab["i_3"]
     item_fields = {
         "i_0": item_cat.astype(np.int64),
-        "i_1": item_cat.astype(np.int64) * 16 + sub,
-        "i_2": item_cat.astype(np.int64) * 64 + rng.integers(0, 64, n_items),
+        "i_1": item_cat.astype(np.int64) * 64 + rng.integers(0, 64, n_items),
+        "i_2": np.arange(n_items, dtype=np.int64) % vocab["i_2"],
         "i_3": np.minimum(shop.astype(np.int64), vocab["i_3"] - 1),
         "i_4": quantile_codes(logprice, vocab["i_4"]),
         "i_5": quantile_codes(item_quality + 0.4 * rng.standard_normal(n_items), vocab["i_5"]),
@@ -541,6 +685,7 @@ def build_world(
         items=items,
         day_counts=day_counts,
         day_seeds=day_seeds,
+        vocab=vocab,
         promo_rate=promo_rate,
     )
 
