@@ -26,10 +26,11 @@ def _fmt(values: list[float]) -> str:
     if arr.size == 0:
         return ""
     mean = arr.mean()
-    digits = 4 if abs(mean) < 100 else 1
+    big = abs(mean) >= 1e4
+    spec = ",.0f" if big else (".1f" if abs(mean) >= 100 else ".4f")
     if arr.size == 1:
-        return f"{mean:.{digits}f}" if abs(mean) < 1e6 else f"{mean:.4g}"
-    return f"{mean:.{digits}f} ± {arr.std(ddof=1):.{digits}f}"
+        return f"{mean:{spec}}"
+    return f"{mean:{spec}} ± {arr.std(ddof=1):{spec}}"
 
 
 def _dataset_key(card: dict) -> str:
