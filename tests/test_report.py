@@ -62,3 +62,13 @@ def test_page_mean_and_std_over_seeds(tmp_path):
     assert doc.resolve() in [p.resolve() for p in paths]
     text = doc.read_text()
     assert "old" not in text and "netcvr_auc" in text and text.endswith("after\n")
+
+
+def test_marked_section_with_a_metric_subset(tmp_path):
+    _card(tmp_path, 1, 0.70)
+    (tmp_path / "out").mkdir()
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- results:toy:netcvr_auc:begin -->\n<!-- results:toy:netcvr_auc:end -->\n")
+    write_pages(tmp_path / "cards", tmp_path / "out")
+    text = doc.read_text()
+    assert "| method | netcvr_auc | wall s | seeds |" in text and "0.7000" in text
