@@ -26,6 +26,33 @@ bench_app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 console = Console()
 
+# Method families that add their own commands: each module defines
+# ``register(app, bench_app)`` and may define ``demo_section(workdir, seed, console)``.
+# Modules import their heavy dependencies inside the commands, so `shopml --help` stays fast.
+FAMILY_CLI_MODULES = [
+    "shopml.value.cli",
+    "shopml.listing.cli",
+    "shopml.serve.cli",
+    "shopml.uplift.cli",
+    "shopml.attribution.cli",
+]
+
+
+def _family_modules() -> list:
+    """The family CLI modules that exist in this checkout, imported."""
+    import importlib
+    import importlib.util
+
+    found = []
+    for name in FAMILY_CLI_MODULES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except ModuleNotFoundError:  # the family package itself does not exist yet
+            spec = None
+        if spec is not None:
+            found.append(importlib.import_module(name))
+    return found
+
 # Published CASCADE statistics (TESLA, arXiv 2601.19965, Table 1 / Appendix): the cascade preset's targets.
 CASCADE_TARGETS = {
     "cvr": (0.091, "0.081–0.101"),
@@ -201,6 +228,10 @@ def demo(
             card_dir=workdir / "cards",
         )
         run_bench(spec, console, progress=True)
+    for module in _family_modules():
+        section = getattr(module, "demo_section", None)
+        if section is not None:
+            section(workdir, seed, console)
 
 
 def _parse_options(values: list[str]) -> dict[str, dict]:
@@ -298,6 +329,10 @@ def report(
 
     for path in write_pages(cards, out):
         console.print(f"wrote {path}")
+
+
+for _module in _family_modules():
+    _module.register(app, bench_app)
 
 
 def main() -> None:
