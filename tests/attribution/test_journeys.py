@@ -1,0 +1,61 @@
+"""The journey view: touches cut at conversions, unattributable conversions counted, lookback."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopml.attribution.journeys import (
+    JourneyError,
+    build_journeys,
+    journeys_from_log,
+    journeys_from_paths,
+)
+from shopml.data import load
+from shopml.data.samples import sample_path
+
+
+def test_touches_are_cut_at_each_conversion():
+    # user 1: a@10 b@20 | conv@25 | c@30 | conv@40 | a@50 (no conversion after)
+    # user 2: conv@5 with no touch before it (unattributable) | b@7
+    touch = pd.DataFrame(
+        {"user_id": [1, 1, 1, 1, 2], "ts": [20, 10, 30, 50, 7], "channel": [*list("baca"), "b"]}
+    )
+    conv = pd.DataFrame({"user_id": [1, 1, 2], "ts": [40, 25, 5], "amount": [2.0, 1.0, 9.0]})
+    j = build_journeys(touch, conv)
+    assert j.channels == ["a", "b", "c"]
+    assert j.paths().tolist() == ["a > b", "c", "a", "b"]
+    assert j.table["converted"].tolist() == [1, 1, 0, 0]
+    assert j.table["value"].tolist() == [1.0, 2.0, 0.0, 0.0]
+    assert j.table["end_ts"].tolist() == [25, 40, 50, 7]
+    assert j.unattributed_conversions == 1
+    assert j.touches["to_end_s"].tolist() == [15.0, 5.0, 10.0, 0.0, 0.0]
+    assert j.touches["to_last_s"].tolist() == [10.0, 0.0, 0.0, 0.0, 0.0]
+    assert j.channel_masks().tolist() == [0b011, 0b100, 0b001, 0b010]
+
+
+def test_lookback_drops_old_touches():
+    touch = pd.DataFrame({"user_id": [1, 1], "ts": [10, 20], "channel": ["a", "b"]})
+    conv = pd.DataFrame({"user_id": [1], "ts": [25]})
+    j = build_journeys(touch, conv, lookback_s=12)  # a is 15 s before the conversion
+    assert j.paths().tolist() == ["b"]
+    assert j.n_conversions == 1
+
+
+def test_bad_input_is_named():
+    with pytest.raises(JourneyError, match="column 'channel'"):
+        build_journeys(pd.DataFrame({"user_id": [1], "ts": [1], "channel": ["x"]}), channels=["a"])
+    with pytest.raises(JourneyError, match="lacks column 'ts'"):
+        build_journeys(pd.DataFrame({"user_id": [1], "channel": ["a"]}))
+    with pytest.raises(JourneyError, match="at least one touch"):
+        journeys_from_paths([[]], [1])
+
+
+def test_real_sample_journeys_account_for_every_conversion():
+    log = load("attribution_journeys", sample_path("journeys/attribution_data_subset62k.csv"))
+    j = journeys_from_log(log)
+    assert len(j.touches) == log.touchpoints.num_rows  # no touch lost
+    assert j.n_conversions + j.unattributed_conversions == log.conversions.num_rows
+    assert j.channels == sorted(log.spec.meta["channels"])
+    # journeys are time-ordered and every converted journey ends at or after its last touch
+    assert (j.table["end_ts"] >= j.table["last_ts"]).all()
+    assert np.all(np.diff(j.touches["journey"].to_numpy()) >= 0)
