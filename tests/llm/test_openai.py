@@ -1,0 +1,201 @@
+"""The openai backend against a REAL OpenAI-compatible server (llama.cpp via xllamacpp), and
+its errors against a closed port and tiny hand-written HTTP servers."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import os
+import signal
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from shopml.llm import (
+    BackendError,
+    BackendTimeoutError,
+    BackendUnavailableError,
+    GenerationRequest,
+    get_backend,
+)
+from shopml.llm.openai_compat import normalise_base_url
+
+REQUEST = GenerationRequest(
+    prompt="Describe a pair of black Nike running shoes in one sentence.",
+    system="You write short second-hand product listings.",
+    max_tokens=16,
+)
+
+
+def test_generates_through_the_real_server(local_server):
+    backend = get_backend("openai", base_url=local_server.base_url, timeout_s=60)
+    text = backend.generate(REQUEST)
+    assert isinstance(text, str) and text.strip()
+    # the model name was read from the server's /v1/models
+    assert backend.model.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert backend.last_usage["usage"]["completion_tokens"] <= 16
+    assert backend.generate(REQUEST) == text  # temperature 0: same text
+
+
+def test_real_server_speaks_openai_json(local_server):
+    with urllib.request.urlopen(local_server.base_url + "/models", timeout=10) as response:
+        listing = json.load(response)
+    assert listing["data"][0]["id"].endswith(".gguf")
+    assert local_server.address.startswith("http://127.0.0.1:")
+    assert local_server.base_url == local_server.address + "/v1"
+
+
+def test_server_does_not_take_over_ctrl_c(local_server):
+    """llama.cpp installs its own SIGINT handler; ours must survive server start."""
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)  # the interrupt is delivered before this ends
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_closed_port_is_unavailable_and_names_the_url():
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    backend = get_backend("openai", base_url=url, model="m", timeout_s=5)
+    with pytest.raises(BackendUnavailableError, match=f"cannot reach {url}/chat/completions"):
+        backend.generate(REQUEST)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Answers every POST with the server's configured (delay, status, body)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        delay, status, body = self.server.reply  # type: ignore[attr-defined]
+        time.sleep(delay)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client may have given up (timeout test)
+            self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_server() -> Iterator[http.server.ThreadingHTTPServer]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _backend_for(server, reply, timeout_s=5.0):
+    server.reply = reply
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    return get_backend("openai", base_url=url, model="m", timeout_s=timeout_s), url + "/v1"
+
+
+def test_slow_server_times_out(fake_server):
+    backend, url = _backend_for(fake_server, (2.0, 200, b"{}"), timeout_s=0.3)
+    started = time.monotonic()
+    with pytest.raises(
+        BackendTimeoutError, match=f"{url}/chat/completions did not answer within 0.3 s"
+    ):
+        backend.generate(REQUEST)
+    assert time.monotonic() - started < 1.5
+
+
+def test_http_error_carries_status_and_body(fake_server):
+    body = json.dumps({"error": {"message": "model 'm' not found"}}).encode()
+    backend, url = _backend_for(fake_server, (0.0, 404, body))
+    expected = rf"{url}/chat/completions answered HTTP 404 Not Found: .*model 'm' not found"
+    with pytest.raises(BackendError, match=expected) as caught:
+        backend.generate(REQUEST)
+    assert type(caught.value) is BackendError
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"<html>oops</html>", "returned malformed JSON: '<html>oops</html>'"),
+        (b"[1, 2]", "JSON that is not an object"),
+        (b'{"choices": []}', r"no choices\[0\]\.message\.content"),
+        (b'{"choices": [{"message": {"content": null}}]}', "returned content None, not text"),
+    ],
+)
+def test_malformed_replies_are_backend_errors(fake_server, body, message):
+    backend, _ = _backend_for(fake_server, (0.0, 200, body))
+    with pytest.raises(BackendError, match=message):
+        backend.generate(REQUEST)
+
+
+def test_reply_text_is_stripped(fake_server):
+    body = json.dumps({"choices": [{"message": {"content": "  Black Nike shoes.\n"}}]}).encode()
+    backend, _ = _backend_for(fake_server, (0.0, 200, body))
+    assert backend.generate(REQUEST) == "Black Nike shoes."
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("http://localhost:11434", "http://localhost:11434/v1"),
+        ("http://localhost:11434/v1/", "http://localhost:11434/v1"),
+        ("https://api.example.com/openai", "https://api.example.com/openai/v1"),
+    ],
+)
+def test_base_url_normalisation(given, expected):
+    assert normalise_base_url(given) == expected
+
+
+def test_bad_base_url():
+    with pytest.raises(ValueError, match="base_url must be an http"):
+        get_backend("openai", base_url="localhost:8000")
+
+
+def test_stopped_server_closes_its_port():
+    from shopml.llm.server import start_local_server
+
+    with start_local_server(n_threads=1, n_ctx=256) as server:
+        url = server.base_url
+        assert server.running
+    assert not server.running
+    backend = get_backend("openai", base_url=url, model="m", timeout_s=5)
+    with pytest.raises(BackendUnavailableError, match="Connection refused"):
+        backend.generate(REQUEST)
+
+
+def test_cut_off_response_is_a_backend_error():
+    """A server that promises 100 bytes and closes after 10: http.client.IncompleteRead."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_badly() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 100\r\n\r\n{"choices"'
+            )
+
+    thread = threading.Thread(target=answer_badly, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    backend = get_backend("openai", base_url=url, model="m", timeout_s=5)
+    try:
+        with pytest.raises(BackendError, match="broken HTTP response: IncompleteRead"):
+            backend.generate(REQUEST)
+    finally:
+        thread.join(5)
+        listener.close()
