@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -272,14 +272,18 @@ def run_stream(
     progress: bool = True,
     stop_after: int | None = None,
     pretrained_cache: dict | None = None,
+    metrics_fn: Callable[..., dict[str, float]] | None = None,
+    threads: int | None = None,
 ) -> StreamResult | None:
     """Run `method` through the stream protocol; returns None if stopped early by `stop_after` slices.
 
     Methods whose network and pre-training loss coincide share one pre-trained state through
     `pretrained_cache` (as in TESLA App. D.5: all start from the same pre-trained checkpoint).
+    `metrics_fn(timeline, rows, slice_id, p_cvr, p_net)` replaces :func:`stream_metrics` (other
+    tasks reusing the protocol, e.g. GMV); `threads` sets torch's thread count (default 1-2).
     """
     wall = time.perf_counter()
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(threads or max(1, min(2, os.cpu_count() or 1)))
     trainer = StreamTrainer(method, data, config)
     split, tl = data.split, data.timeline
     generator = torch.Generator().manual_seed(config.seed)
@@ -363,7 +367,7 @@ def run_stream(
     )
     p_cvr = np.concatenate(preds_cvr) if preds_cvr else np.zeros(0)
     p_net = np.concatenate(preds_net) if preds_net else np.zeros(0)
-    metrics = stream_metrics(tl, rows, slice_id, p_cvr, p_net)
+    metrics = (metrics_fn or stream_metrics)(tl, rows, slice_id, p_cvr, p_net)
     if ckpt_path is not None and ckpt_path.exists():
         ckpt_path.unlink()
     return StreamResult(

@@ -1,0 +1,60 @@
+"""`shopml bench gmv` end to end on small worlds: a TRACE-format file and the trace preset."""
+
+import json
+
+from typer.testing import CliRunner
+
+from shopml.cli import app
+
+runner = CliRunner()
+METHODS = "pre_single,online_single,oracle_dual,reader"
+
+
+def test_bench_on_a_trace_format_file(tmp_path):
+    out = tmp_path / "trace"
+    args = ["simulate", "--preset", "trace", "--clicks", "60000", "--seed", "3", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--format", "trace"]).exit_code == 0
+    trace_file = out / "trace.txt"
+    assert trace_file.exists()
+    result = runner.invoke(
+        app,
+        ["bench", "gmv", "--data", str(trace_file), "--quick", "--methods", METHODS,
+         "--cards", str(tmp_path / "cards")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (card_path,) = (tmp_path / "cards").glob("*.json")
+    card = json.loads(card_path.read_text())
+    assert card["benchmark"] == "gmv" and card["dataset"]["sha256"]
+    assert [r["method"] for r in card["results"]] == METHODS.split(",")
+    assert card["bayes_limit"] is None  # a file has no truth
+    for entry in card["results"]:
+        m = entry["metrics"]
+        assert 0.5 < m["auc"] < 1.0 and 0.0 <= m["acc"] <= 1.0 and m["alpr"] > 0 and m["rmse"] > 0
+    reader = card["results"][-1]["metrics"]
+    assert 0.0 < reader["router_auc"] < 1.0
+    assert card["results"][0]["train_samples"] > 0  # pre-training only
+
+
+def test_bench_on_the_trace_preset_reports_the_bayes_limit_and_variants(tmp_path):
+    result = runner.invoke(
+        app,
+        ["bench", "gmv", "--preset", "trace", "--clicks", "60000", "--quick",
+         "--methods", "pre_dual,reader_hard_routing", "--option", "reader_hard_routing.calib_epochs=1",
+         "--cards", str(tmp_path / "cards")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (card_path,) = (tmp_path / "cards").glob("*.json")
+    card = json.loads(card_path.read_text())
+    bayes = card["bayes_limit"]
+    assert set(bayes) >= {"auc", "acc", "alpr", "rmse", "router_auc"}
+    assert 0.5 < bayes["auc"] < 1.0 and 0.5 < bayes["router_auc"] < 1.0
+    assert [r["method"] for r in card["results"]] == ["pre_dual", "reader_hard_routing"]
+
+
+def test_bench_rejects_bad_arguments(tmp_path):
+    bad = runner.invoke(app, ["bench", "gmv", "--methods", "nope", "--quick"])
+    assert bad.exit_code == 2 and "unknown methods" in bad.output
+    both = runner.invoke(app, ["bench", "gmv", "--data", str(tmp_path), "--preset", "trace"])
+    assert both.exit_code == 2 and "not both" in both.output
+    opt = runner.invoke(app, ["bench", "gmv", "--option", "reader=1", "--quick"])
+    assert opt.exit_code == 2 and "METHOD.NAME=VALUE" in opt.output
