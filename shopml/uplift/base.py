@@ -1,0 +1,215 @@
+"""The scikit-learn front shared by every uplift estimator, the method registry and the scorer.
+
+An uplift estimator is a scikit-learn estimator with
+
+* ``fit(X, y, treatment)`` — ``treatment`` holds integer arm codes, ``0`` = control and
+  ``1..K`` the treatment arms (any non-negative codes; the arms are the sorted non-zero codes
+  seen in ``fit``, stored in ``arms_``); ``y`` is the outcome (binary or real), or for chain
+  models (ECUP) a 2-D array of stage labels whose last column is the final outcome;
+* ``predict(X)`` → an ``(n, K)`` array: the estimated uplift of every arm over control.
+
+Pipelines and model selection: ``treatment`` is per-row metadata, so it travels through
+scikit-learn's *metadata routing* (scikit-learn ≥ 1.4)::
+
+    sklearn.set_config(enable_metadata_routing=True)
+    pipe = make_pipeline(StandardScaler(), TLearner().set_fit_request(treatment=True))
+    search = GridSearchCV(pipe, grid, scoring=uplift_scorer("qini"), cv=3)
+    search.fit(X, y, treatment=t)   # treatment is split with the folds, given to fit and scorer
+
+``uplift_scorer`` scores the predictions of every arm against control on the rows of that arm
+and control (Qini coefficient, AUUC or uplift@k from :mod:`shopml.metrics.uplift`) and
+averages over arms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from shopml.metrics import uplift as uplift_metrics
+
+_METHODS: dict[str, type] = {}
+
+
+class UpliftInputError(ValueError):
+    """Bad input to an uplift estimator (names the argument, row and value)."""
+
+
+def register_method(name: str) -> Callable[[type], type]:
+    """Class decorator: register an uplift estimator class under ``name``."""
+
+    def wrap(cls: type) -> type:
+        if name in _METHODS:
+            raise ValueError(f"uplift method {name!r} registered twice")
+        _METHODS[name] = cls
+        cls.method_name = name
+        return cls
+
+    return wrap
+
+
+def _load_methods() -> None:
+    import shopml.uplift.ecup
+    import shopml.uplift.efin
+    import shopml.uplift.meta
+    import shopml.uplift.tarnet  # noqa: F401
+
+
+def methods() -> list[str]:
+    """Names of every registered uplift estimator."""
+    _load_methods()
+    return sorted(_METHODS)
+
+
+def get_method(name: str) -> type:
+    """The estimator class registered under ``name`` (clear error listing the known ones)."""
+    _load_methods()
+    if name not in _METHODS:
+        raise KeyError(f"unknown uplift method {name!r}; known: {sorted(_METHODS)}")
+    return _METHODS[name]
+
+
+def check_treatment(treatment: Any, n_rows: int) -> np.ndarray:
+    """Treatment as int64 arm codes (0 = control), one per row, with control and ≥ 1 arm."""
+    if treatment is None:
+        raise UpliftInputError(
+            "treatment is required: fit(X, y, treatment=arm codes, 0 = control). In a Pipeline "
+            "or GridSearchCV enable metadata routing and call set_fit_request(treatment=True)"
+        )
+    if n_rows < 2:
+        raise UpliftInputError(f"uplift needs control and treated rows; got {n_rows} sample(s)")
+    codes = np.asarray(treatment)
+    if codes.ndim != 1 or len(codes) != n_rows:
+        raise UpliftInputError(
+            f"treatment must be 1-D with one code per row of X ({n_rows}); got shape {codes.shape}"
+        )
+    as_float = codes.astype(np.float64)
+    bad = ~np.isfinite(as_float) | (as_float < 0) | (as_float != np.round(as_float))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise UpliftInputError(
+            f"treatment must hold non-negative integer arm codes (0 = control); row {row} is "
+            f"{codes[row]!r} ({int(bad.sum())} such row(s))"
+        )
+    codes = as_float.astype(np.int64)
+    if not (codes == 0).any():
+        raise UpliftInputError("treatment has no control rows (code 0); uplift needs a control")
+    if (codes == 0).all():
+        raise UpliftInputError("treatment has only control rows (code 0); uplift needs an arm")
+    return codes
+
+
+class UpliftEstimator(BaseEstimator):
+    """Base class: input checks, arms bookkeeping and the ``(n, K)`` predict contract.
+
+    Subclasses implement ``_fit(X, y, codes)`` (``codes``: arm index 0..K per row, 0 =
+    control) and ``_predict(X)`` returning the ``(n, K)`` uplift."""
+
+    #: whether y may be a 2-D array of chain (stage) labels
+    _multi_stage = False
+
+    def _validate_fit(self, X: Any, y: Any, treatment: Any) -> tuple[np.ndarray, ...]:
+        """Checked float X, float y, arm index per row; sets n_features_in_ and arms_."""
+        if y is None:
+            raise UpliftInputError(
+                "requires y to be passed, but the target y is None (y: the observed outcome)"
+            )
+        X, y = validate_data(
+            self, X, y, reset=True, dtype=np.float64, multi_output=self._multi_stage,
+            y_numeric=True,
+        )  # fmt: skip
+        y = np.asarray(y, dtype=np.float64)
+        codes = check_treatment(treatment, X.shape[0])
+        arms = np.unique(codes[codes != 0])
+        self.arms_ = arms
+        self.n_arms_ = len(arms)
+        index = np.searchsorted(np.r_[0, arms], codes)
+        return X, y, index
+
+    def _validate_predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "arms_")
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def fit(self, X: Any, y: Any, treatment: Any = None) -> UpliftEstimator:
+        """Fit on features X, outcome y and treatment arm codes (0 = control)."""
+        X, y, index = self._validate_fit(X, y, treatment)
+        self._fit(X, y, index)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Estimated uplift of every treatment arm over control, shape (n, number of arms)."""
+        X = self._validate_predict(X)
+        return np.asarray(self._predict(X), dtype=np.float64).reshape(X.shape[0], self.n_arms_)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, arm_index: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+# ------------------------------------------------------------------------------------ scoring
+_SCORES: dict[str, Callable[..., float]] = {
+    "qini": uplift_metrics.qini_auc_score,
+    "auuc": uplift_metrics.uplift_auc_score,
+    "uplift_at_30": lambda y, u, t: uplift_metrics.uplift_at_k(y, u, t, k=0.3),
+}
+
+
+def arm_scores(
+    y_true: Any, uplift: Any, treatment: Any, metric: str = "qini", arms: Any = None
+) -> list[float]:
+    """``metric`` of each arm's uplift column against control on the rows of that arm and control."""
+    if metric not in _SCORES:
+        raise UpliftInputError(f"unknown uplift metric {metric!r}; known: {sorted(_SCORES)}")
+    y = np.asarray(y_true, dtype=np.float64)
+    if y.ndim == 2:
+        y = y[:, -1]
+    pred = np.asarray(uplift, dtype=np.float64)
+    codes = check_treatment(treatment, len(y))
+    pred = pred.reshape(len(y), -1)
+    arm_codes = np.unique(codes[codes != 0]) if arms is None else np.asarray(arms)
+    if pred.shape[1] != len(arm_codes):
+        raise UpliftInputError(
+            f"uplift has {pred.shape[1]} column(s) but the data has arms {arm_codes.tolist()}"
+        )
+    scores = []
+    for column, arm in enumerate(arm_codes):
+        rows = (codes == 0) | (codes == arm)
+        scores.append(
+            float(_SCORES[metric](y[rows], pred[rows, column], (codes[rows] == arm).astype(int)))
+        )
+    return scores
+
+
+def uplift_score(y_true: Any, uplift: Any, treatment: Any, metric: str = "qini") -> float:
+    """Mean over arms of ``metric`` (``qini``, ``auuc`` or ``uplift_at_30``), arm vs control."""
+    return float(np.mean(arm_scores(y_true, uplift, treatment, metric)))
+
+
+def uplift_scorer(metric: str = "qini") -> Callable:
+    """A scikit-learn scorer (for GridSearchCV, cross_validate) that receives the treatment
+    through metadata routing; needs ``sklearn.set_config(enable_metadata_routing=True)``."""
+    import sklearn
+    from sklearn.metrics import make_scorer
+
+    if metric not in _SCORES:
+        raise UpliftInputError(f"unknown uplift metric {metric!r}; known: {sorted(_SCORES)}")
+    if not sklearn.get_config().get("enable_metadata_routing", False):
+        raise UpliftInputError(
+            "uplift_scorer needs scikit-learn metadata routing to receive the treatment: call "
+            "sklearn.set_config(enable_metadata_routing=True) (or use sklearn.config_context)"
+        )
+    scorer = make_scorer(
+        uplift_score, response_method="predict", greater_is_better=True, metric=metric
+    )
+    return scorer.set_score_request(treatment=True)

@@ -1,0 +1,299 @@
+"""`shopml bench uplift`: every uplift method and the causalml / scikit-uplift peers on the same
+random splits of Hillstrom, Criteo uplift or the simulator's ``uplift`` preset.
+
+Per seed: a random split stratified by arm and outcome (``test_fraction`` of the rows, never
+used for training — neural models hold their early-stopping rows out of the training part),
+every method fitted on the training rows and scored on the test rows:
+
+* ``qini`` (Qini coefficient) and ``auuc`` (normalised area under the uplift curve), the mean
+  over arms of each arm against control on that arm's and the control rows; ``uplift_at_30``;
+* on simulated data also ``pehe`` (root mean squared error of the per-unit effect against the
+  true effect, over all arms) and ``ate_error`` on the evaluated stage.
+
+Meta-learners (shopml's, causalml's, scikit-uplift's) share one base classifier; EFIN, ECUP and
+TARNet use their defaults. ECUP gets the chain labels (Hillstrom / Criteo: visit → conversion;
+simulator: impression → click → conversion) and is scored on the evaluated stage;
+``ecup_conversion_only`` is ECUP fitted on the last stage alone. A card per seed goes to
+``docs/results/cards/``; Qini / uplift / decile PNGs of the first seed to ``plots_dir``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from shopml.metrics.uplift import ate_error, pehe
+from shopml.uplift.base import arm_scores, get_method
+from shopml.uplift.data import UpliftData, criteo_data, hillstrom_data, simulated_data
+
+OURS = ["s_learner", "t_learner", "x_learner", "tarnet", "efin", "ecup"]
+PEER_NAMES = [
+    "causalml_s_learner",
+    "causalml_t_learner",
+    "causalml_x_learner",
+    "sklift_s_learner",
+    "sklift_t_learner",
+    "sklift_class_transformation",
+]
+PRESET_METHODS = ["s_learner", "t_learner", "tarnet", "efin", "ecup", "ecup_conversion_only"]
+PRESET_UNITS = 30_000
+
+
+@dataclass
+class UpliftBenchSpec:
+    """What one `shopml bench uplift` invocation runs."""
+
+    data: str = "hillstrom"  # hillstrom | criteo_uplift | preset
+    path: Path | None = None
+    arms: str = "womens"  # hillstrom: womens | all
+    outcome: str | None = None  # stage to evaluate; default visit (real) / conversion (preset)
+    units: int = PRESET_UNITS
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    methods: list[str] | None = None
+    test_fraction: float = 0.3
+    card_dir: Path | None = None
+    plots_dir: Path | None = None
+    write_cards: bool = True
+    epochs: int | None = None  # override the neural models' epochs (quick runs)
+
+
+def _base_classifier() -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=0)
+
+
+def load_data(spec: UpliftBenchSpec, seed: int) -> UpliftData:
+    """The data of one run (the preset is re-simulated per seed)."""
+    if spec.data == "hillstrom":
+        return hillstrom_data(spec.path, arms=spec.arms)
+    if spec.data == "criteo_uplift":
+        if spec.path is None:
+            raise ValueError("--data criteo_uplift needs the local path of the CSV (.gz) file")
+        return criteo_data(spec.path)
+    if spec.data == "preset":
+        return simulated_data(spec.units, seed)
+    raise ValueError(f"unknown uplift data {spec.data!r}; use hillstrom, criteo_uplift or preset")
+
+
+def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Callable[[], Any]]:
+    """Bench name → estimator factory (stage to evaluate is set on ECUP)."""
+    from shopml.uplift.peers import PEERS
+
+    outcome = evaluated_stage(spec, data)
+    stage_index = data.stages.index(outcome)
+    neural = {} if spec.epochs is None else {"epochs": spec.epochs}
+    factories: dict[str, Callable[[], Any]] = {
+        "s_learner": lambda: get_method("s_learner")(_base_classifier()),
+        "t_learner": lambda: get_method("t_learner")(_base_classifier()),
+        "x_learner": lambda: get_method("x_learner")(_base_classifier()),
+        "tarnet": lambda: get_method("tarnet")(**neural),
+        "efin": lambda: get_method("efin")(**neural),
+        "ecup": lambda: get_method("ecup")(target_stage=stage_index, **neural),
+        "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
+    }
+    for name, make in PEERS.items():
+        factories[name] = lambda make=make: make(_base_classifier())
+    return factories
+
+
+def evaluated_stage(spec: UpliftBenchSpec, data: UpliftData) -> str:
+    """The stage whose uplift is scored."""
+    stage = spec.outcome or ("conversion" if spec.data == "preset" else "visit")
+    if stage not in data.stages:
+        raise ValueError(f"outcome {stage!r} is not a stage of {data.name} ({data.stages})")
+    return stage
+
+
+def default_methods(spec: UpliftBenchSpec) -> list[str]:
+    """Methods run when none are named."""
+    return PRESET_METHODS if spec.data == "preset" else OURS + PEER_NAMES
+
+
+def split(data: UpliftData, outcome: str, test_fraction: float, seed: int) -> tuple:
+    """Random train / test row indices stratified by arm × outcome."""
+    from sklearn.model_selection import train_test_split
+
+    strata = data.treatment * 2 + data.labels[outcome]
+    rows = np.arange(len(data.treatment))
+    return train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=strata)
+
+
+def run_method(
+    name: str, factory: Callable[[], Any], data: UpliftData, outcome: str, train: np.ndarray,
+    test: np.ndarray,
+) -> tuple[dict[str, float], np.ndarray, float]:
+    """Fit on train rows, score on test rows: (metrics, test uplift, wall seconds)."""  # fmt: skip
+    X = data.X.to_numpy(dtype=np.float64)
+    chain_model = name.startswith("ecup")
+    y = data.chain() if chain_model else data.labels[outcome].astype(float)
+    if name == "ecup_conversion_only":
+        y = data.labels[outcome].astype(float)
+    start = time.perf_counter()
+    estimator = factory().fit(X[train], y[train], treatment=data.treatment[train])
+    uplift = estimator.predict(X[test])
+    wall = time.perf_counter() - start
+    y_test, t_test = data.labels[outcome][test], data.treatment[test]
+    metrics = {
+        "qini": float(np.mean(arm_scores(y_test, uplift, t_test, "qini"))),
+        "auuc": float(np.mean(arm_scores(y_test, uplift, t_test, "auuc"))),
+        "uplift_at_30": float(np.mean(arm_scores(y_test, uplift, t_test, "uplift_at_30"))),
+    }
+    if data.truth is not None and outcome in data.truth:
+        truth = data.truth[outcome][test]
+        metrics["pehe"] = pehe(truth.ravel(), uplift.ravel())
+        metrics["ate_error"] = float(
+            np.mean([ate_error(truth[:, a], uplift[:, a]) for a in range(truth.shape[1])])
+        )
+    return metrics, uplift, wall
+
+
+def bayes_limit(data: UpliftData, outcome: str, test: np.ndarray) -> dict[str, float] | None:
+    """The metrics of the true effects on the same test rows (simulated data only)."""
+    if data.truth is None or outcome not in data.truth:
+        return None
+    truth = data.truth[outcome][test]
+    y, t = data.labels[outcome][test], data.treatment[test]
+    return {
+        "qini": float(np.mean(arm_scores(y, truth, t, "qini"))),
+        "auuc": float(np.mean(arm_scores(y, truth, t, "auuc"))),
+        "pehe": 0.0,
+    }
+
+
+def _dataset_card(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Any]:
+    from shopml.report.cards import sha256_file
+
+    if spec.data == "preset":
+        return {"name": "uplift", "preset": "uplift", "clicks": spec.units}
+    path = spec.path
+    if path is None:
+        from shopml.data.samples import sample_path
+
+        path = sample_path("hillstrom/hillstrom.csv")
+    return {
+        "name": spec.data,
+        "path": str(path),
+        "sha256": sha256_file(path),
+        "rows": len(data.treatment),
+    }
+
+
+def run_bench(spec: UpliftBenchSpec, console: Console, progress: bool = True) -> list[dict]:
+    """Run every seed, print a leaderboard, write cards; return per-seed results."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):  # OpenMP / BLAS: one thread on a shared machine
+        return _run_bench(spec, console, progress)
+
+
+def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[dict]:
+    from shopml.report.cards import write_card
+
+    all_runs: list[dict] = []
+    data = None
+    for seed_number, seed in enumerate(spec.seeds):
+        if data is None or spec.data == "preset":
+            data = load_data(spec, seed)
+        outcome = evaluated_stage(spec, data)
+        names = spec.methods or default_methods(spec)
+        factories = method_factories(spec, data)
+        unknown = [n for n in names if n not in factories]
+        if unknown:
+            raise ValueError(f"unknown uplift bench method(s) {unknown}; known: {sorted(factories)}")
+        train, test = split(data, outcome, spec.test_fraction, seed)
+        results = []
+        for name in names:
+            if progress:
+                console.print(f"[dim]seed {seed}: {name} ...[/dim]", end=" ")
+            metrics, uplift, wall = run_method(name, factories[name], data, outcome, train, test)
+            if progress:
+                console.print(f"qini {metrics['qini']:.4f} ({wall:.1f} s)")
+            results.append({"method": name, "metrics": metrics, "wall_s": round(wall, 2)})
+            if seed_number == 0 and spec.plots_dir is not None and name in ("efin", "ecup"):
+                _plots(spec, data, outcome, test, uplift, name)
+        variant = _variant(spec, data, outcome)
+        config = {
+            "variant": variant,
+            "outcome": outcome,
+            "stages": list(data.stages),
+            "arms": {str(k): v for k, v in data.arm_names.items()},
+            "test_fraction": spec.test_fraction,
+            "train_rows": len(train),
+            "test_rows": len(test),
+            "base_classifier": "HistGradientBoostingClassifier(max_iter=100, lr=0.1)",
+            "neural_epochs": spec.epochs,
+            "split": "random, stratified by arm x outcome, seed = run seed",
+        }
+        run = {"seed": seed, "config": config, "results": results}
+        limit = bayes_limit(data, outcome, test)
+        if spec.write_cards:
+            dataset_card = _dataset_card(spec, data)
+            run["card"] = write_card(
+                "uplift", dataset_card, seed, config, results, bayes_limit=limit,
+                out_dir=spec.card_dir, name=_card_name(spec, dataset_card, variant, seed),
+            )  # fmt: skip
+        all_runs.append(run)
+    console.print(leaderboard(all_runs, f"uplift: {spec.data} ({all_runs[0]['config']['variant']})"))
+    return all_runs
+
+
+def _card_name(spec: UpliftBenchSpec, dataset: dict[str, Any], variant: str, seed: int) -> str:
+    """Card file stem; simulated runs carry their size so different sizes never overwrite."""
+    size = f"-{spec.units}" if spec.data == "preset" else ""
+    return f"uplift-{dataset['name']}{size}-{variant}-seed{seed}"
+
+
+def _variant(spec: UpliftBenchSpec, data: UpliftData, outcome: str) -> str:
+    if spec.data == "hillstrom":
+        return f"{spec.arms}-{outcome}"
+    return f"{len(data.arms)}arms-{outcome}"
+
+
+def _plots(
+    spec: UpliftBenchSpec, data: UpliftData, outcome: str, test: np.ndarray, uplift: np.ndarray,
+    name: str,
+) -> None:  # fmt: skip
+    from shopml.uplift.plots import save_uplift_plots
+
+    y, t = data.labels[outcome][test], data.treatment[test]
+    for column, arm in enumerate(data.arms):
+        rows = (t == 0) | (t == arm)
+        label = f"{name} on {data.name}, {data.arm_names.get(arm, arm)} vs control ({outcome})"
+        stem = f"{spec.data}-{_variant(spec, data, outcome)}-{name}-arm{arm}"
+        save_uplift_plots(y[rows], uplift[rows, column], (t[rows] == arm).astype(int),
+                          spec.plots_dir, stem, label)  # fmt: skip
+
+
+def leaderboard(runs: list[dict], title: str) -> Table:
+    """Mean ± std over seeds of every metric per method."""
+    metrics: list[str] = []
+    values: dict[str, dict[str, list[float]]] = {}
+    for run in runs:
+        for entry in run["results"]:
+            per = values.setdefault(entry["method"], {})
+            for key, value in [*entry["metrics"].items(), ("wall_s", entry["wall_s"])]:
+                per.setdefault(key, []).append(value)
+                if key not in metrics:
+                    metrics.append(key)
+    table = Table(title=f"{title} — mean ± std over {len(runs)} seed(s)")
+    table.add_column("method")
+    for m in metrics:
+        table.add_column(m, justify="right")
+    for method, per in values.items():
+        cells = []
+        for m in metrics:
+            v = np.asarray(per.get(m, []), dtype=float)
+            cells.append("" if v.size == 0 else (
+                f"{v.mean():.4f}" if v.size == 1 else f"{v.mean():.4f} ± {v.std(ddof=1):.4f}"))  # fmt: skip
+        table.add_row(method, *cells)
+    return table

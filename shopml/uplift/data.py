@@ -1,0 +1,140 @@
+"""Uplift data bundles from any event log: features, treatment arms, chain labels, truth.
+
+One path for every source: an :class:`~shopml.data.eventlog.EventLog` with a ``treatment``
+column (Hillstrom and Criteo uplift through their loaders, the simulator's ``uplift``
+preset, or a user's own log) becomes an :class:`UpliftData`: a float feature matrix
+(categorical fields one-hot, numeric fields as given), integer arm codes (0 = control), one
+binary label per chain stage (``impression`` is the ``exposure`` column, any other stage is
+"has at least one event of that kind"), and — for simulated data — the true per-unit effect
+of every arm at every stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from shopml.data.eventlog import NO_EVENT, EventLog
+from shopml.uplift.base import UpliftInputError
+
+#: chain stages per source
+HILLSTROM_STAGES = ("visit", "conversion")
+CRITEO_STAGES = ("visit", "conversion")
+SIMULATOR_STAGES = ("impression", "click", "conversion")
+#: Hillstrom arm codes in the loader: 0 No E-Mail, 1 Mens E-Mail, 2 Womens E-Mail
+HILLSTROM_WOMENS = 2
+
+
+@dataclass
+class UpliftData:
+    """Features, arms, chain labels (and true effects where known) of one uplift data set."""
+
+    name: str
+    X: pd.DataFrame
+    treatment: np.ndarray
+    labels: dict[str, np.ndarray]
+    stages: tuple[str, ...]
+    arm_names: dict[int, str]
+    truth: dict[str, np.ndarray] | None = None  # stage -> (n, arms) true uplift
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def arms(self) -> list[int]:
+        """Treatment arm codes (control excluded)."""
+        return sorted(int(a) for a in np.unique(self.treatment) if a != 0)
+
+    def chain(self, stages: tuple[str, ...] | None = None) -> np.ndarray:
+        """(n, S) label matrix of the given stages (default all), in chain order."""
+        return np.column_stack([self.labels[s] for s in (stages or self.stages)]).astype(float)
+
+    def rows(self, index: np.ndarray) -> UpliftData:
+        """The subset of rows `index`."""
+        truth = None if self.truth is None else {k: v[index] for k, v in self.truth.items()}
+        return UpliftData(
+            self.name, self.X.iloc[index].reset_index(drop=True), self.treatment[index],
+            {k: v[index] for k, v in self.labels.items()}, self.stages, self.arm_names, truth,
+            dict(self.meta),
+        )  # fmt: skip
+
+    def select_arm(self, arm: int) -> UpliftData:
+        """Only control and `arm`, recoded 0 / 1 (binary uplift)."""
+        if arm not in self.arms:
+            raise UpliftInputError(f"{self.name}: arm {arm} not in the data (arms {self.arms})")
+        keep = np.flatnonzero((self.treatment == 0) | (self.treatment == arm))
+        sub = self.rows(keep)
+        sub.treatment = (sub.treatment == arm).astype(np.int64)
+        column = self.arms.index(arm)
+        if sub.truth is not None:
+            sub.truth = {k: v[:, [column]] for k, v in sub.truth.items()}
+        sub.arm_names = {0: self.arm_names.get(0, "control"), 1: self.arm_names.get(arm, str(arm))}
+        sub.name = f"{self.name}:{sub.arm_names[1]}"
+        return sub
+
+
+def from_eventlog(
+    log: EventLog, stages: tuple[str, ...], name: str, truth: pd.DataFrame | None = None
+) -> UpliftData:
+    """Features, treatment, stage labels (and truth columns ``tau_<stage>_arm<a>``) of a log."""
+    if "treatment" not in log.clicks.column_names:
+        raise UpliftInputError(f"{name}: clicks has no 'treatment' column; not an uplift log")
+    treatment = log.column("treatment").astype(np.int64)
+    parts = []
+    for feature in log.spec.features:
+        values = log.column(feature.name)
+        if feature.kind == "numeric":
+            parts.append(pd.DataFrame({feature.name: values.astype(np.float64)}))
+        elif feature.kind == "categorical":
+            codes = pd.Categorical(pd.Series(values).astype("string").fillna("<missing>"))
+            parts.append(pd.get_dummies(codes, prefix=feature.name, dtype=np.float64))
+    if not parts:
+        raise UpliftInputError(f"{name}: the log declares no numeric or categorical features")
+    X = pd.concat(parts, axis=1)
+    labels = {}
+    for stage in stages:
+        if stage == "impression":
+            labels[stage] = log.column("exposure").astype(np.int64)
+        else:
+            labels[stage] = (log.first_event_ts(stage) != NO_EVENT).astype(np.int64)
+    arm_meta = log.spec.meta.get("arms") or log.spec.meta.get("treatment_arms") or {}
+    arm_names = {int(k): str(v) for k, v in arm_meta.items()}
+    true_effects = None
+    if truth is not None:
+        arms = sorted(int(a) for a in np.unique(treatment) if a != 0)
+        ids = log.column("click_id")
+        truth = truth.set_index("click_id").loc[ids]
+        true_effects = {
+            s: np.column_stack([truth[f"tau_{s}_arm{a}"].to_numpy() for a in arms])
+            for s in stages
+            if all(f"tau_{s}_arm{a}" in truth.columns for a in arms)
+        }
+    return UpliftData(name, X, treatment, labels, tuple(stages), arm_names, true_effects)
+
+
+def hillstrom_data(path: str | Path | None = None, arms: str = "womens") -> UpliftData:
+    """Hillstrom (visit → conversion): ``arms="womens"`` Womens E-Mail vs No E-Mail, ``"all"``."""
+    from shopml.data import load
+
+    if arms not in ("womens", "all"):
+        raise UpliftInputError(f"arms must be 'womens' or 'all', got {arms!r}")
+    data = from_eventlog(load("hillstrom", path), HILLSTROM_STAGES, "hillstrom")
+    return data.select_arm(HILLSTROM_WOMENS) if arms == "womens" else data
+
+
+def criteo_data(path: str | Path) -> UpliftData:
+    """Criteo uplift v2.1 (visit → conversion) from a local CSV (.gz) file."""
+    from shopml.data import load
+
+    return from_eventlog(load("criteo_uplift", path), CRITEO_STAGES, "criteo_uplift")
+
+
+def simulated_data(n: int, seed: int) -> UpliftData:
+    """The simulator's ``uplift`` preset (impression → click → conversion) with true effects."""
+    from shopml.data.simulate import simulate
+
+    world = simulate("uplift", n, seed)
+    return from_eventlog(
+        world.log, SIMULATOR_STAGES, "uplift", truth=world.truth.to_pandas()
+    )

@@ -1,0 +1,151 @@
+"""Training and prediction shared by the neural uplift estimators (TARNet, EFIN, ECUP).
+
+A network maps standardised features to one output per arm (and per chain stage): shape
+``(n, K + 1, S)`` with arm 0 = control and S stages (S = 1 unless the model takes chain
+labels). Binary outcomes are fitted with log loss on probabilities, real outcomes with squared
+error; training is mini-batch Adam for at most ``epochs`` epochs with early stopping on the factual
+loss of a held-out ``validation_fraction`` of the training rows (per arm; ``patience`` epochs
+without improvement stop it, the best epoch's weights are kept); the thread budget is the
+caller's (``torch.set_num_threads``). Uplift of arm a = output(a) − output(control).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from shopml.uplift.base import UpliftEstimator
+
+
+def embed_features(x: Any, weight: Any) -> Any:
+    """EFIN-style feature encoding: column j of x (n, F) scales its own vector → (n, F, d)."""
+    return x.unsqueeze(2) * weight.unsqueeze(0)
+
+
+def mlp(sizes: list[int], out: int | None = None) -> Any:
+    """Linear → ELU stack (optionally ending in a linear layer of width ``out``)."""
+    import torch.nn as nn
+
+    layers: list[nn.Module] = []
+    for a, b in itertools.pairwise(sizes):
+        layers += [nn.Linear(a, b), nn.ELU()]
+    if out is not None:
+        layers.append(nn.Linear(sizes[-1], out))
+    return nn.Sequential(*layers)
+
+
+class NeuralUpliftEstimator(UpliftEstimator):
+    """Base class of the torch estimators: fit loop, standardisation, per-arm outputs."""
+
+    def _build(self, n_features: int, n_arms: int, n_stages: int) -> Any:
+        raise NotImplementedError
+
+    def _loss(self, module: Any, xb: Any, yb: Any, ab: Any) -> Any:
+        """Factual loss: each row's output under its own arm against its labels."""
+        out = module(xb)  # (b, K+1, S) logits or means
+        factual = out.gather(1, ab.view(-1, 1, 1).expand(-1, 1, out.shape[2])).squeeze(1)
+        return self._pointwise(factual, yb).mean()
+
+    def _pointwise(self, prediction: Any, target: Any) -> Any:
+        import torch.nn.functional as F
+
+        if self.binary_:
+            return F.binary_cross_entropy_with_logits(prediction, target, reduction="none")
+        return (prediction - target) ** 2
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
+        """(n, S) label matrix."""
+        return y.reshape(len(y), -1)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, arm_index: np.ndarray) -> None:
+        import torch
+
+        labels = self._labels(y)
+        self.binary_ = bool(np.isin(labels, (0.0, 1.0)).all())
+        self.mean_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
+        if not self.binary_:
+            self.y_mean_ = labels.mean(axis=0)
+            y_scale = labels.std(axis=0)
+            self.y_scale_ = np.where(y_scale > 0, y_scale, 1.0)
+            labels = (labels - self.y_mean_) / self.y_scale_
+        torch.manual_seed(int(self.random_state))
+        module = self._build(X.shape[1], self.n_arms_, labels.shape[1])
+        optimiser = torch.optim.Adam(
+            module.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        x_t = torch.from_numpy(Xs)
+        y_t = torch.from_numpy(labels.astype(np.float32))
+        a_t = torch.from_numpy(arm_index.astype(np.int64))
+        generator = torch.Generator().manual_seed(int(self.random_state))
+        train, valid = self._validation_split(len(Xs), arm_index)
+        batch = max(1, min(int(self.batch_size), len(train)))
+        best_loss, best_state, stale = np.inf, None, 0
+        for _ in range(int(self.epochs)):
+            module.train()
+            order = train[torch.randperm(len(train), generator=generator)]
+            for start in range(0, len(order), batch):
+                rows = order[start : start + batch]
+                optimiser.zero_grad()
+                loss = self._loss(module, x_t[rows], y_t[rows], a_t[rows])
+                loss.backward()
+                optimiser.step()
+            if valid is None:
+                continue
+            module.eval()
+            with torch.no_grad():
+                valid_loss = float(self._loss(module, x_t[valid], y_t[valid], a_t[valid]))
+            if valid_loss < best_loss - 1e-6:
+                best_loss, stale = valid_loss, 0
+                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= int(self.patience):
+                    break
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        module.eval()
+        self.module_ = module.double()  # float64 inference: row-order invariant to 1e-12
+
+    def _validation_split(self, n: int, arm_index: np.ndarray) -> tuple:
+        """Training rows and early-stopping rows (``validation_fraction`` of each arm)."""
+        import torch
+
+        fraction = float(self.validation_fraction)
+        rng = np.random.default_rng(int(self.random_state))
+        order = rng.permutation(n)
+        if fraction <= 0 or n < 50:
+            return torch.from_numpy(order), None
+        is_valid = np.zeros(n, dtype=bool)
+        for arm in np.unique(arm_index):
+            rows = order[arm_index[order] == arm]
+            is_valid[rows[: int(len(rows) * fraction)]] = True
+        return (
+            torch.from_numpy(np.flatnonzero(~is_valid)),
+            torch.from_numpy(np.flatnonzero(is_valid)),
+        )
+
+    def predict_outcomes(self, X: Any) -> np.ndarray:
+        """Expected outcome under every arm and stage, shape (n, arms + 1, stages)."""
+        return self._outcomes(self._validate_predict(X))
+
+    def _outcomes(self, X: np.ndarray) -> np.ndarray:
+        import torch
+
+        Xs = torch.from_numpy((X - self.mean_) / self.scale_)
+        with torch.no_grad():
+            outs = [self.module_(Xs[i : i + 8192]) for i in range(0, len(Xs), 8192)]
+        out = torch.cat(outs).numpy().astype(np.float64) if outs else np.zeros((0, 1, 1))
+        if self.binary_:
+            return 1.0 / (1.0 + np.exp(-out))
+        return out * self.y_scale_ + self.y_mean_
+
+    def _stage_uplift(self, outcomes: np.ndarray, stage: int) -> np.ndarray:
+        return outcomes[:, 1:, stage] - outcomes[:, :1, stage]
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return self._stage_uplift(self._outcomes(X), -1)

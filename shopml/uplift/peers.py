@@ -1,0 +1,114 @@
+"""causalml's and scikit-uplift's meta-learners behind the same fit/predict contract.
+
+Used by ``shopml bench uplift`` so the libraries users reach for today run on exactly the same
+splits, features and base model as shopml's learners. Both are optional (the ``marketing``
+extra); a missing library raises a clear error naming the package to install.
+
+* causalml (Uber, ``causalml.inference.meta``): ``BaseSClassifier``, ``BaseTClassifier``,
+  ``BaseXClassifier`` — multi-treatment natively (``control_name=0``); the X-learner gets the
+  arm's share of its rows as the propensity (randomised data), as shopml's X-learner does.
+* scikit-uplift (``sklift.models``): ``SoloModel`` (S), ``TwoModels`` (T, vanilla),
+  ``ClassTransformation`` — binary treatment only, so with several arms one model is fitted
+  per arm on that arm's and the control rows (the usual way to use sklift on multi-arm tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from shopml.uplift.base import UpliftEstimator, UpliftInputError
+
+
+def _require(module: str, package: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise UpliftInputError(
+            f"{module} is not installed; pip install {package} (shopml's 'marketing' extra)"
+        ) from exc
+
+
+class _Peer(UpliftEstimator):
+    def __init__(self, learner: str, base_estimator: Any):
+        self.learner = learner
+        self.base_estimator = base_estimator
+
+
+class CausalMLLearner(_Peer):
+    """causalml's BaseS/T/XClassifier (``learner`` = ``s``, ``t`` or ``x``)."""
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, arm_index: np.ndarray) -> None:
+        meta = _require("causalml.inference.meta", "causalml")
+        base = clone(self.base_estimator)
+        if self.learner == "s":
+            model = meta.BaseSClassifier(learner=base, control_name=0)
+        elif self.learner == "t":
+            model = meta.BaseTClassifier(learner=base, control_name=0)
+        elif self.learner == "x":
+            model = meta.BaseXClassifier(
+                outcome_learner=base,
+                effect_learner=HistGradientBoostingRegressor(max_iter=100, random_state=0),
+                control_name=0,
+            )
+        else:
+            raise UpliftInputError(f"causalml learner must be s, t or x, got {self.learner!r}")
+        # randomised data: the arm's share of the arm + control rows is the propensity
+        self.shares_ = {
+            a: float((arm_index == a).sum() / ((arm_index == a) | (arm_index == 0)).sum())
+            for a in range(1, self.n_arms_ + 1)
+        }
+        kwargs = {}
+        if self.learner == "x":
+            kwargs["p"] = {a: np.full(len(X), share) for a, share in self.shares_.items()}
+        model.fit(X, y=y.astype(int), treatment=arm_index, **kwargs)
+        self.model_ = model
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        kwargs = {}
+        if self.learner == "x":
+            kwargs["p"] = {a: np.full(len(X), share) for a, share in self.shares_.items()}
+        return np.asarray(self.model_.predict(X, verbose=False, **kwargs)).reshape(len(X), -1)
+
+
+class SkliftLearner(_Peer):
+    """scikit-uplift's SoloModel / TwoModels / ClassTransformation, one model per arm."""
+
+    def _one(self) -> Any:
+        models = _require("sklift.models", "scikit-uplift")
+        base = self.base_estimator
+        if self.learner == "s":
+            return models.SoloModel(clone(base))
+        if self.learner == "t":
+            return models.TwoModels(clone(base), clone(base), method="vanilla")
+        if self.learner == "class_transformation":
+            return models.ClassTransformation(clone(base))
+        raise UpliftInputError(f"sklift learner must be s, t or class_transformation: {self.learner!r}")
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, arm_index: np.ndarray) -> None:
+        self.models_ = []
+        for a in range(1, self.n_arms_ + 1):
+            rows = (arm_index == 0) | (arm_index == a)
+            model = self._one()
+            model.fit(X[rows], y[rows].astype(int), (arm_index[rows] == a).astype(int))
+            self.models_.append(model)
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        return np.column_stack([m.predict(X) for m in self.models_])
+
+
+#: bench name -> factory(base classifier)
+PEERS: dict[str, Callable[[Any], UpliftEstimator]] = {
+    "causalml_s_learner": lambda base: CausalMLLearner("s", base),
+    "causalml_t_learner": lambda base: CausalMLLearner("t", base),
+    "causalml_x_learner": lambda base: CausalMLLearner("x", base),
+    "sklift_s_learner": lambda base: SkliftLearner("s", base),
+    "sklift_t_learner": lambda base: SkliftLearner("t", base),
+    "sklift_class_transformation": lambda base: SkliftLearner("class_transformation", base),
+}

@@ -1,0 +1,95 @@
+"""Uplift data bundles (real Hillstrom sample, Criteo fixture, simulator truth), plots, the
+benchmark's cards and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from shopml.cli import app
+from shopml.data.samples import sample_path
+from shopml.uplift.bench import UpliftBenchSpec, run_bench
+from shopml.uplift.data import criteo_data, hillstrom_data, simulated_data
+from shopml.uplift.plots import save_uplift_plots
+
+
+def test_hillstrom_matches_the_csv():
+    raw = pd.read_csv(sample_path("hillstrom/hillstrom.csv"))
+    womens = hillstrom_data(arms="womens")
+    keep = raw["segment"].isin(["No E-Mail", "Womens E-Mail"])
+    assert len(womens.treatment) == int(keep.sum()) == 42_693
+    assert womens.arms == [1]
+    assert womens.arm_names == {0: "No E-Mail", 1: "Womens E-Mail"}
+    assert womens.treatment.sum() == int((raw["segment"] == "Womens E-Mail").sum())
+    assert womens.labels["visit"].sum() == int(raw.loc[keep, "visit"].sum())
+    assert womens.labels["conversion"].sum() == int(raw.loc[keep, "conversion"].sum())
+    every = hillstrom_data(arms="all")
+    assert every.arms == [1, 2] and len(every.treatment) == 64_000
+    assert every.chain().shape == (64_000, 2)
+    # one-hot channel / zip / history segment + numeric recency, history + 3 flags
+    assert every.X.shape[1] == 21 and not every.X.isna().any().any()
+
+
+def test_criteo_fixture_and_simulator_truth():
+    criteo = criteo_data(sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv"))
+    assert criteo.X.shape == (1000, 12) and criteo.labels["conversion"].sum() == 2
+    sim = simulated_data(2000, seed=3)
+    assert sim.stages == ("impression", "click", "conversion")
+    assert sim.arms == [1, 2, 3]
+    assert sim.truth["conversion"].shape == (2000, 3)
+    # the chain is nested: conversion implies click implies impression
+    assert (sim.labels["conversion"] <= sim.labels["click"]).all()
+    assert (sim.labels["click"] <= sim.labels["impression"]).all()
+    coupon = sim.select_arm(1)
+    assert set(np.unique(coupon.treatment)) == {0, 1}
+    np.testing.assert_array_equal(
+        coupon.truth["conversion"][:, 0],
+        sim.truth["conversion"][(sim.treatment == 0) | (sim.treatment == 1), 0],
+    )
+
+
+def test_plots_are_written(tmp_path):
+    rng = np.random.default_rng(0)
+    y, t, u = rng.integers(0, 2, 400), np.arange(400) % 2, rng.normal(size=400)
+    paths = save_uplift_plots(y, u, t, tmp_path, "demo", "random scores")
+    assert [p.name for p in paths] == ["demo-qini.png", "demo-uplift.png", "demo-deciles.png"]
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+
+
+def test_bench_on_the_preset_writes_cards_with_pehe(tmp_path):
+    spec = UpliftBenchSpec(
+        data="preset", units=3000, seeds=[1, 2], epochs=1, card_dir=tmp_path,
+        methods=["s_learner", "ecup", "ecup_conversion_only"], plots_dir=tmp_path / "png",
+    )  # fmt: skip
+    runs = run_bench(spec, Console(file=None, quiet=True), progress=False)
+    assert len(runs) == 2
+    card = json.loads(runs[0]["card"].read_text())
+    assert card["benchmark"] == "uplift" and card["config"]["outcome"] == "conversion"
+    assert [r["method"] for r in card["results"]] == ["s_learner", "ecup", "ecup_conversion_only"]
+    for entry in card["results"]:
+        assert {"qini", "auuc", "uplift_at_30", "pehe", "ate_error"} <= set(entry["metrics"])
+    assert card["bayes_limit"]["pehe"] == 0.0
+    assert card["config"]["train_rows"] + card["config"]["test_rows"] == 3000
+    assert len(list((tmp_path / "png").glob("*.png"))) == 9  # ecup: 3 arms x 3 plots
+
+
+def test_cli_rejects_bad_arguments():
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "uplift"])
+    assert result.exit_code != 0 and "exactly one" in result.output
+    result = runner.invoke(app, ["bench", "uplift", "--data", "hillstrom", "--arms", "mens"])
+    assert result.exit_code != 0 and "womens or all" in result.output
+    result = runner.invoke(app, ["bench", "uplift", "--data", "criteo_uplift", "--no-cards"])
+    assert result.exit_code == 2 and "needs the local path" in result.output
+
+
+@pytest.mark.parametrize(("text", "seeds"), [("1..3", [1, 2, 3]), ("4,7", [4, 7])])
+def test_seed_ranges(text, seeds):
+    from shopml.uplift.cli import _seeds
+
+    assert _seeds(text) == seeds

@@ -1,0 +1,212 @@
+"""Uplift estimators: exact values on hand-built data, the sklearn front (Pipeline, GridSearchCV
+through metadata routing, estimator checks), multi-arm shapes and clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.dummy import DummyRegressor
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklift.metrics import qini_auc_score as sklift_qini
+from sklift.metrics import uplift_auc_score as sklift_auuc
+
+from shopml.uplift import UpliftInputError, arm_scores, get_method, methods, uplift_scorer
+from shopml.uplift.ecup import ECUP
+from shopml.uplift.efin import EFIN
+from shopml.uplift.meta import SLearner, TLearner, XLearner
+from shopml.uplift.tarnet import TARNet
+
+
+def _arms_data(n: int = 600, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    t = np.arange(n) % 3
+    logit = 0.3 * X[:, 0] + (t == 1) * 1.5 * X[:, 1] - (t == 2) * 1.5 * X[:, 1]
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(float)
+    return X, y, t
+
+
+def test_registry_lists_every_method():
+    assert methods() == ["ecup", "efin", "s_learner", "t_learner", "tarnet", "x_learner"]
+    with pytest.raises(KeyError, match="known"):
+        get_method("nope")
+
+
+def test_t_learner_with_mean_model_is_the_difference_of_group_means():
+    X = np.zeros((6, 1))
+    y = np.array([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    t = np.array([0, 0, 1, 1, 2, 2])
+    uplift = TLearner(DummyRegressor()).fit(X, y, treatment=t).predict(X)
+    # control mean 0.5, arm 1 mean 0.5, arm 2 mean 0.5 -> zero; change one label
+    assert uplift.shape == (6, 2)
+    np.testing.assert_allclose(uplift, 0.0)
+    y[2] = 1.0  # arm 1 mean becomes 1.0
+    uplift = TLearner(DummyRegressor()).fit(X, y, treatment=t).predict(X)
+    np.testing.assert_allclose(uplift[0], [0.5, 0.0])
+
+
+def test_s_learner_linear_recovers_constant_arm_effects():
+    x = np.arange(9, dtype=float).reshape(-1, 1)
+    t = np.array([0, 1, 2] * 3)
+    y = 1.0 + 0.5 * x[:, 0] + 2.0 * (t == 1) + 3.0 * (t == 2)
+    uplift = SLearner(LinearRegression()).fit(x, y, treatment=t).predict(x[:2])
+    np.testing.assert_allclose(uplift, [[2.0, 3.0], [2.0, 3.0]], atol=1e-9)
+
+
+def test_x_learner_linear_recovers_heterogeneous_effect():
+    x = np.linspace(-1, 1, 20).reshape(-1, 1)
+    t = np.arange(20) % 2
+    y = x[:, 0] + t * (1.0 + 2.0 * x[:, 0])
+    model = XLearner(LinearRegression()).fit(x, y, treatment=t)
+    np.testing.assert_allclose(model.predict([[0.0], [0.5]]), [[1.0], [2.0]], atol=1e-9)
+
+
+def test_arm_codes_need_not_be_contiguous():
+    x = np.arange(8, dtype=float).reshape(-1, 1)
+    t = np.array([0, 5, 0, 5, 0, 9, 0, 9])
+    y = 2.0 * (t == 5) - 1.0 * (t == 9)
+    model = SLearner(LinearRegression()).fit(x, y, treatment=t)
+    assert model.arms_.tolist() == [5, 9]
+    np.testing.assert_allclose(model.predict(x[:1]), [[2.0, -1.0]], atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("treatment", "message"),
+    [
+        (None, "treatment is required"),
+        (np.ones(6), "no control rows"),
+        (np.zeros(6), "only control rows"),
+        (np.array([0, 1, 0, 1, 0, -1]), "row 5"),
+        (np.array([0, 1, 0, 1, 0, 0.5]), "row 5"),
+        (np.array([0, 1, 0]), "one code per row"),
+    ],
+)
+def test_bad_treatment_is_named(treatment, message):
+    X, y = np.zeros((6, 1)), np.array([0, 1, 0, 1, 0, 1.0])
+    with pytest.raises(UpliftInputError, match=message):
+        TLearner(DummyRegressor()).fit(X, y, treatment=treatment)
+
+
+def test_arm_scores_match_sklift_per_arm():
+    _, y, t = _arms_data(900, seed=3)
+    rng = np.random.default_rng(4)
+    uplift = rng.normal(size=(900, 2))
+    qini = arm_scores(y, uplift, t, "qini")
+    auuc = arm_scores(y, uplift, t, "auuc")
+    for column, arm in enumerate((1, 2)):
+        rows = (t == 0) | (t == arm)
+        treated = (t[rows] == arm).astype(int)
+        assert qini[column] == pytest.approx(sklift_qini(y[rows], uplift[rows, column], treated))
+        assert auuc[column] == pytest.approx(sklift_auuc(y[rows], uplift[rows, column], treated))
+    with pytest.raises(UpliftInputError, match="column"):
+        arm_scores(y, uplift[:, :1], t)
+
+
+def test_scorer_needs_metadata_routing():
+    with (
+        sklearn.config_context(enable_metadata_routing=False),
+        pytest.raises(UpliftInputError, match="metadata routing"),
+    ):
+        uplift_scorer("qini")
+
+
+def test_pipeline_and_grid_search_route_treatment_to_fit_and_scorer():
+    X, y, t = _arms_data(900, seed=1)
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            StandardScaler(), TLearner(DummyRegressor()).set_fit_request(treatment=True)
+        )
+        search = GridSearchCV(
+            pipe,
+            {"tlearner__base_estimator": [DummyRegressor(), LinearRegression()]},
+            scoring=uplift_scorer("qini"),
+            cv=3,
+        )
+        search.fit(X, y, treatment=t)
+        # a constant model ranks nobody; the linear model finds the x1 effect in both arms
+        assert isinstance(search.best_params_["tlearner__base_estimator"], LinearRegression)
+        assert search.best_score_ > 0.1
+        assert search.predict(X[:5]).shape == (5, 2)
+        pipe.fit(X, y, treatment=t)
+        assert pipe.predict(X[:3]).shape == (3, 2)
+
+
+@pytest.mark.parametrize("name", ["tarnet", "efin", "ecup"])
+def test_neural_estimators_rank_a_strong_effect(name):
+    X, y, t = _arms_data(3000, seed=2)
+    model = get_method(name)(epochs=20, patience=20, random_state=0)
+    uplift = model.fit(X[:2400], y[:2400], treatment=t[:2400]).predict(X[2400:])
+    assert uplift.shape == (600, 2)
+    # arm 1 effect grows with x1, arm 2 effect falls with it
+    assert np.corrcoef(uplift[:, 0], X[2400:, 1])[0, 1] > 0.5
+    assert np.corrcoef(uplift[:, 1], X[2400:, 1])[0, 1] < -0.5
+
+
+def test_ecup_chain_stages_and_conversion_only():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    t = np.arange(400) % 2
+    click = (rng.uniform(size=400) < 0.5).astype(float)
+    conversion = click * (rng.uniform(size=400) < 0.3)
+    chain = np.column_stack([click, conversion])
+    model = ECUP(epochs=1).fit(X, chain, treatment=t)
+    assert model.predict_stages(X[:4]).shape == (4, 1, 2)
+    np.testing.assert_allclose(model.predict(X[:4]), model.predict_stages(X[:4])[:, :, -1])
+    first = ECUP(epochs=1, target_stage=0).fit(X, chain, treatment=t)
+    np.testing.assert_allclose(first.predict(X[:4]), first.predict_stages(X[:4])[:, :, 0])
+    alone = ECUP(epochs=1, chain=False).fit(X, chain, treatment=t)
+    assert alone.predict_stages(X[:4]).shape == (4, 1, 1)
+    outcomes = model.predict_outcomes(X[:4])
+    assert (outcomes[:, :, 1] <= outcomes[:, :, 0] + 1e-9).all()  # conversion within click
+    with pytest.raises(UpliftInputError, match="binary chain labels"):
+        ECUP(epochs=1).fit(X, chain * 2.5, treatment=t)
+
+
+def test_efin_modules_can_be_switched_off():
+    X, y, t = _arms_data(300)
+    for kwargs in ({"use_self_interaction": False}, {"constraint_weight": 0.0}):
+        assert EFIN(epochs=1, **kwargs).fit(X, y, treatment=t).predict(X).shape == (300, 2)
+
+
+# ----------------------------------------------------------------------- sklearn checks
+def _with_fixed_treatment(cls: type, binarise: bool = False) -> type:
+    """The estimator with fit(X, y) supplying an alternating 0/1 treatment (sklearn's checks
+    call fit without it); ECUP's checks also binarise y (it needs 0/1 chain labels)."""
+
+    class Checked(cls):
+        def fit(self, X, y, treatment=None):
+            n = np.asarray(X).shape[0] if not hasattr(X, "shape") else X.shape[0]
+            if treatment is None:
+                treatment = np.arange(n) % 2
+            if binarise and y is not None:
+                y_arr = np.asarray(y, dtype=float)
+                y = (y_arr > np.median(y_arr)).astype(float)
+            return super().fit(X, y, treatment=treatment)
+
+    Checked.__name__ = f"{cls.__name__}WithTreatment"
+    Checked.__qualname__ = Checked.__name__
+    globals()[Checked.__name__] = Checked  # picklable by name (check_estimators_pickle)
+    return Checked
+
+
+#: checks that do not apply, and why
+NOT_APPLICABLE: dict[str, str] = {}
+
+CHECKED = [
+    _with_fixed_treatment(SLearner)(LinearRegression()),
+    _with_fixed_treatment(TLearner)(LinearRegression()),
+    _with_fixed_treatment(XLearner)(LinearRegression()),
+    _with_fixed_treatment(TARNet)(epochs=2, hidden=8, head_hidden=4),
+    _with_fixed_treatment(EFIN)(epochs=2, hidden=8, embed_dim=4),
+    _with_fixed_treatment(ECUP, binarise=True)(epochs=2, hidden=8, embed_dim=4),
+]
+
+
+@parametrize_with_checks(CHECKED, expected_failed_checks=lambda est: NOT_APPLICABLE)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
