@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr-c", type=float, default=0.5, help="inverse L2 strength of the LR")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", default="", help="comma-separated methods to skip")
+    parser.add_argument("--card", action="store_true", help="write a result card")
     parser.add_argument(
         "--blind", default="", help="comma-separated fields the models do not see (codes set to 0)"
     )
@@ -155,6 +156,10 @@ def main(argv: list[str] | None = None) -> None:
     p_pay, p_net = truth["p_pay"].to_numpy()[test], truth["p_net"].to_numpy()[test]
     yc, yn = y_cvr[test], y_net[test]
     rows = [("truth (Bayes limit)", auc(yc, p_pay), auc(yn, p_net), 0.0)]
+    if "p_net_no_drift" in truth.column_names:
+        still_pay = truth["p_pay_no_drift"].to_numpy()[test]
+        still_net = truth["p_net_no_drift"].to_numpy()[test]
+        rows.append(("truth without day drift", auc(yc, still_pay), auc(yn, still_net), 0.0))
 
     def add(name: str, p_cvr: np.ndarray, p_rfr: np.ndarray, seconds: float) -> None:
         rows.append((name, auc(yc, p_cvr), auc(yn, p_cvr * (1 - p_rfr)), seconds))
@@ -186,6 +191,27 @@ def main(argv: list[str] | None = None) -> None:
     for name, a_cvr, a_net, seconds in rows:
         print(f"{name:<32} {a_cvr:>8.4f} {truth_cvr - a_cvr:>7.4f} {a_net:>11.4f} "
               f"{truth_net - a_net:>7.4f} {seconds:>6.0f}")  # fmt: skip
+    if args.card:
+        from shopml.report.cards import sha256_config, write_card
+
+        results = [
+            {
+                "method": name.split(" (")[0].replace(" ", "_").replace("-", "_").lower(),
+                "metrics": {"cvr_auc": a_cvr, "netcvr_auc": a_net, "netcvr_gap": truth_net - a_net},
+                "wall_s": round(seconds, 1),
+            }
+            for name, a_cvr, a_net, seconds in rows[1:]
+        ]
+        path = write_card(
+            "bayes_gap",
+            {"name": args.preset, "preset": args.preset, "clicks": args.clicks,
+             "sha256": sha256_config(result.config)},
+            args.seed,
+            vars(args),
+            results,
+            bayes_limit={"cvr_auc": truth_cvr, "netcvr_auc": truth_net},
+        )  # fmt: skip
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

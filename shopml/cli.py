@@ -202,6 +202,10 @@ def demo(
     clicks: Annotated[int, typer.Option(help="clicks in the demo world")] = 200_000,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     netcvr: Annotated[bool, typer.Option(help="also run a quick NetCVR leaderboard on it")] = True,
+    families: Annotated[
+        str,
+        typer.Option(help="other families' demos: all, none, or e.g. value,listing,uplift"),
+    ] = "all",
 ) -> None:
     """Simulate a small CASCADE-like world, print its statistics beside the published ones,
     and run a quick NetCVR leaderboard on it."""
@@ -209,6 +213,11 @@ def demo(
     from shopml.data import simulate as sim
     from shopml.data.stats import data_stats
 
+    known = [name.split(".")[1] for name in FAMILY_CLI_MODULES]
+    chosen = known if families == "all" else [f for f in families.split(",") if f and f != "none"]
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise _fail(f"unknown families {unknown}; choose from {', '.join(known)}")
     workdir = Path(out) if out else Path(tempfile.mkdtemp(prefix="shopml-demo-"))
     with console.status(f"simulating a {clicks:,}-click cascade world"):
         sim.write(sim.simulate("cascade", clicks, seed), workdir)
@@ -230,7 +239,7 @@ def demo(
         run_bench(spec, console, progress=True)
     for module in _family_modules():
         section = getattr(module, "demo_section", None)
-        if section is not None:
+        if section is not None and module.__name__.split(".")[1] in chosen:
             section(workdir, seed, console)
 
 
@@ -279,6 +288,10 @@ def bench_netcvr(
     checkpoint_dir: Annotated[
         Path | None, typer.Option(help="checkpoint runs here; a rerun resumes")
     ] = None,
+    preset_param: Annotated[
+        list[str],
+        typer.Option(help="NAME=VALUE overriding a preset constant, e.g. drift_sd=0.7"),
+    ] = [],  # noqa: B006
 ) -> None:
     """TESLA's Table 2: CVR and NetCVR under cascaded delayed feedback, every method, per seed."""
     from shopml.conversion.bench import (
@@ -302,7 +315,19 @@ def bench_netcvr(
     unknown = sorted(set(chosen or []) - set(known))
     if unknown:
         raise _fail(f"unknown methods {unknown}; choose from {', '.join(known)}")
+    if preset_param and data is not None:
+        raise _fail("--preset-param applies to simulated data, not to --data")
+    params = {}
+    for item in preset_param:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise _fail(f"--preset-param must look like NAME=VALUE, got {item!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise _fail(f"--preset-param {key}: {raw!r} is not a number or JSON value") from exc
     spec = BenchSpec(
+        preset_params=params,
         preset=None if data is not None else (preset or "cascade"),
         data=data,
         clicks=clicks or (QUICK_CLICKS if quick else FULL_CLICKS),

@@ -83,7 +83,11 @@ def test_validate_exit_codes(tmp_path):
 
 def test_demo(tmp_path):
     result = runner.invoke(
-        app, ["demo", "--clicks", "30000", "--no-netcvr", "--out", str(tmp_path / "demo")]
+        app,
+        [
+            "demo", "--clicks", "30000", "--no-netcvr", "--families", "none",
+            "--out", str(tmp_path / "demo"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "cvr" in result.output and "refund_share" in result.output
@@ -93,3 +97,10 @@ def test_loaders_listing():
     result = runner.invoke(app, ["data", "loaders"])
     assert result.exit_code == 0
     assert "hillstrom" in result.output
+
+
+def test_demo_rejects_unknown_families(tmp_path):
+    result = runner.invoke(
+        app, ["demo", "--clicks", "1000", "--families", "nope", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "unknown families" in result.output

@@ -72,3 +72,44 @@ def test_marked_section_with_a_metric_subset(tmp_path):
     write_pages(tmp_path / "cards", tmp_path / "out")
     text = doc.read_text()
     assert "| method | netcvr_auc | wall s | seeds |" in text and "0.7000" in text
+
+
+def test_merge_rerun_replaces_only_the_named_methods(tmp_path):
+    import json
+
+    from shopml.report.cards import merge_rerun, write_card
+
+    ds = {"name": "d", "sha256": "abc"}
+    old = write_card(
+        "b", ds, 1, {}, [{"method": "a", "metrics": {"m": 0.5}}, {"method": "x", "metrics": {"m": 0.1}}],
+        out_dir=tmp_path, name="old",
+    )  # fmt: skip
+    new = write_card(
+        "b", ds, 1, {"v": 2}, [{"method": "a", "metrics": {"m": 0.52}}, {"method": "x", "metrics": {"m": 0.3}}],
+        out_dir=tmp_path / "r", name="new",
+    )  # fmt: skip
+    card = merge_rerun(old, new, ["x"], "x changed")
+    assert [(r["method"], r["metrics"]["m"]) for r in card["results"]] == [("a", 0.5), ("x", 0.3)]
+    (rerun,) = card["reruns"]
+    assert rerun["methods"] == ["x"] and rerun["reason"] == "x changed"
+    assert abs(rerun["unchanged_methods_delta"]["a"]["m"] - 0.02) < 1e-12
+    assert json.loads(old.read_text())["results"][1]["metrics"]["m"] == 0.3
+    other = write_card("b", {"name": "d", "sha256": "zzz"}, 1, {}, [], out_dir=tmp_path, name="o")
+    with pytest.raises(ValueError, match="another dataset"):
+        merge_rerun(old, other, ["x"], "r")
+
+
+def test_relabel_methods_records_the_renaming(tmp_path):
+    from shopml.report.cards import relabel_methods, write_card
+
+    path = write_card(
+        "b", {"name": "d"}, 1, {}, [{"method": "a", "metrics": {"m": 1.0}},
+                                     {"method": "b", "metrics": {"m": 2.0}}], out_dir=tmp_path,
+    )  # fmt: skip
+    card = relabel_methods(path, {"a": "a_old"}, "default changed")
+    assert [r["method"] for r in card["results"]] == ["a_old", "b"]
+    assert card["relabels"][0]["names"] == {"a": "a_old"}
+    with pytest.raises(ValueError, match="already has"):
+        relabel_methods(path, {"a_old": "b"}, "clash")
+    with pytest.raises(ValueError, match="no results"):
+        relabel_methods(path, {"zzz": "y"}, "missing")

@@ -30,7 +30,7 @@ the FNW weights of the refund stage instead (see :func:`fnw_weights`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ from shopml.conversion.base import Batch, StreamMethod, masked_bce
 from shopml.conversion.delay import DelayModel
 from shopml.conversion.stream import MASKED, Delivery, StreamSplit
 from shopml.conversion.timeline import Timeline, Windows
+from shopml.conversion.window_classifier import fit_window_classifier
 
 REFUND_KIND = "refund"
 CLICK_THEN_PAY_KINDS = ("click_neg", "pos", REFUND_KIND)
@@ -173,14 +174,31 @@ class DelayWeighted(StreamMethod):
     """Base of the methods weighted by S(x) = p(h > W_v_obs | y=1, x): provides ``aux["p_pay_late"]``.
 
     Options: ``delay_epochs`` (2), ``delay_bins`` (32), ``seed`` (0) for the
-    delay model; ``refund_debias`` (False) for the refund tower.
+    delay model; ``refund_debias`` (False) for the refund tower. Methods whose
+    official code uses the frozen true-negative / delayed-positive classifier
+    (``uses_window_classifier``) also get ``aux["p_true_neg"]`` and
+    ``aux["p_delayed_pos"]`` and take their weights from it unless
+    ``weights_from="model"`` (the closed forms in the online p̂ and S, an ablation).
     """
+
+    uses_window_classifier: ClassVar[bool] = False
+
+    @property
+    def weights_from_classifier(self) -> bool:
+        """True if the weights come from the frozen tn/dp classifier (official code)."""
+        source = self.options.get("weights_from", "classifier")
+        if source not in ("classifier", "model"):
+            raise ValueError(f"weights_from must be 'classifier' or 'model', got {source!r}")
+        return self.uses_window_classifier and source == "classifier"
 
     def prepare(
         self, features: np.ndarray, timeline: Timeline, windows: Windows, split: StreamSplit
     ) -> dict[str, np.ndarray]:
-        """Fit the pay-delay model on the pre-training clicks; S(x) for every click."""
-        return {"p_pay_late": pay_late_survival(features, timeline, windows, split, self.options)}
+        """Fit the pay-delay model (and the tn/dp classifier) on the pre-training clicks."""
+        aux = {"p_pay_late": pay_late_survival(features, timeline, windows, split, self.options)}
+        if self.weights_from_classifier:
+            aux.update(fit_window_classifier(features, timeline, windows, split, self.options))
+        return aux
 
     def refund_term(self, out: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
         """The refund-tower loss (official re* code: plain BCE; FNW-weighted if refund_debias)."""

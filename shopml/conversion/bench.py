@@ -64,6 +64,17 @@ class BenchSpec:
     card_dir: Path | None = None
     checkpoint_dir: Path | None = None
     options: dict[str, dict] = field(default_factory=dict)
+    #: overrides of the preset's constants (sensitivity studies, e.g. {"drift_sd": 0.7})
+    preset_params: dict = field(default_factory=dict)
+    #: extra named runs: label -> (registered method, its options), e.g. ablations
+    variants: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    benchmark: str = "netcvr"
+
+    def entries(self) -> list[tuple[str, str, dict]]:
+        """(label, method, options) of every run: the chosen methods, then the variants."""
+        names = self.methods if self.methods is not None else default_methods()
+        runs = [(name, name, self.options.get(name, {})) for name in names]
+        return runs + [(label, m, dict(opts)) for label, (m, opts) in self.variants.items()]
 
 
 def default_methods() -> list[str]:
@@ -99,7 +110,7 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
         return log, {"name": "cascade_file", "path": str(path), "sha256": sha256_file(path)}, None
     from shopml.data.simulate import simulate
 
-    world = simulate(spec.preset or "cascade", spec.clicks, seed)
+    world = simulate(spec.preset or "cascade", spec.clicks, seed, spec.preset_params or None)
     truth = world.truth
     order_ids = world.log.column("click_id")
     tid = truth.column("click_id").to_numpy()
@@ -109,10 +120,14 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
     true_probs = np.stack(
         [truth.column("p_pay").to_numpy()[pos], truth.column("p_net").to_numpy()[pos]], axis=1
     )
+    name = spec.preset or "cascade"
+    if spec.preset_params:
+        name += "[" + ",".join(f"{k}={v}" for k, v in sorted(spec.preset_params.items())) + "]"
     ds = {
-        "name": spec.preset or "cascade",
+        "name": name,
         "preset": spec.preset or "cascade",
         "clicks": spec.clicks,
+        "params": spec.preset_params or None,
         "sha256": sha256_config(
             world.config or {"preset": spec.preset, "clicks": spec.clicks, "seed": seed}
         ),
@@ -134,9 +149,8 @@ def run_seed(spec: BenchSpec, seed: int, console: Console, progress: bool = True
     pretrained: dict[tuple, dict] = {}
     results = []
     tl = data.timeline
-    names = spec.methods or default_methods()
-    for name in names:
-        method = get_method(name, config.model, **spec.options.get(name, {}))
+    for name, method_name, options in spec.entries():
+        method = get_method(method_name, config.model, **options)
         res = run_stream(
             method,
             data,
@@ -220,15 +234,17 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
                 card["results"], card["bayes_limit"], f"NetCVR stream benchmark, seed {seed}"
             )
         )
-        name = f"netcvr-{card['dataset']['name']}-{spec.clicks if spec.data is None else 'file'}{'-quick' if spec.quick else ''}-seed{seed}"
+        name = f"{spec.benchmark}-{card['dataset']['name']}-{spec.clicks if spec.data is None else 'file'}{'-quick' if spec.quick else ''}-seed{seed}"
         config = {
             **card["config"],
             "variant": "quick" if spec.quick else "full",
             "methods": spec.methods or default_methods(),
+            "options": spec.options,
+            "variants": {label: [m, o] for label, (m, o) in spec.variants.items()},
         }
         paths.append(
             write_card(
-                "netcvr",
+                spec.benchmark,
                 card["dataset"],
                 seed,
                 config,

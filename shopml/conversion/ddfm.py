@@ -24,13 +24,17 @@ exactly; on duplicated data (mass p_dp + (1 − p) = z2 per click) E[ℓ] =
 z2 · (p ℓ(1) + (1 − p) ℓ(0)), whose per-x minimiser is p too
 (1 − z2 = p − p_dp ≥ 0). This is the loss of the official TESLA
 ``ali_reddfm_stream_train.py`` (``cvr_loss_fn``: loss1–loss4 with ``z1`` the
-true-negative probability and ``z2 = 1 − p + dp``). p is the current
-prediction, detached; p(h > W_v_obs | y=1, x) = ``aux["p_pay_late"]`` from the
-DelayModel fitted in :meth:`prepare` (DDFM estimates its latent variables with
-a shared-bottom network, TESLA's code with a pre-trained two-head classifier;
-we use the same quantities through p̂ and the delay model). The CIKM paper's
-text was not available to us: the equations follow the official
-reproduction above and the derivation here.
+true-negative probability and ``z2 = 1 − p + dp``). By default z1 = p(tn | observed negative, x) and p_dp = p(dp | x) come from
+the frozen true-negative / delayed-positive classifier pre-trained on the
+pre-training part (:mod:`shopml.conversion.window_classifier`), and z2 uses the
+online model's detached p̂, exactly as TESLA's official DDFM trainer (its
+``tn``/``dp`` heads; ``z2 = 1 - p_no_grad + dp_prob``). ``weights_from="model"``
+computes z1 from p̂ and p(h > W_v_obs | y=1, x) = ``aux["p_pay_late"]`` instead:
+with S ≈ 0.9 (most conversions come after the 15-min window) the observed
+negative's soft label p̂·S / (1 − p̂ + p̂·S) follows the prediction itself, a
+feedback loop; it is kept as an ablation. The CIKM paper's text was not
+available to us: the equations follow the official reproduction and the
+derivation here.
 
 Delivery policy (kinds ``ip`` / ``obs_neg`` / ``dp`` / ``rn`` / ``refund``,
 as TESLA's ``add_reddfm_duplicate_samples``): every streaming click at
@@ -66,13 +70,26 @@ KINDS = ("ip", "obs_neg", "dp", "rn", REFUND_KIND)
 
 
 def ddfm_cvr_loss(
-    logit: torch.Tensor, kind: torch.Tensor, late: torch.Tensor, kinds: tuple[str, ...]
+    logit: torch.Tensor,
+    kind: torch.Tensor,
+    late: torch.Tensor,
+    kinds: tuple[str, ...],
+    true_neg: torch.Tensor | None = None,
+    delayed_pos: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Sum of the DDFM soft-label loss over IP / observed-negative / DP / RN samples."""
+    """Sum of the DDFM soft-label loss over IP / observed-negative / DP / RN samples.
+
+    With ``true_neg`` / ``delayed_pos`` from the frozen classifier: z1 = p(tn | obs neg),
+    z2 = 1 − p̂ + p(dp | x) (official code); otherwise both from the detached p̂ and S.
+    """
     p = detached_prob(logit)
-    p_dp = p * late
-    z1 = (1.0 - p) / (1.0 - p + p_dp)
-    z2 = 1.0 - p + p_dp
+    if true_neg is not None and delayed_pos is not None:
+        z1 = true_neg
+        z2 = 1.0 - p + delayed_pos
+    else:
+        p_dp = p * late
+        z1 = (1.0 - p) / (1.0 - p + p_dp)
+        z2 = 1.0 - p + p_dp
     pos, neg = bce(logit, 1.0), bce(logit, 0.0)
 
     def is_(name: str) -> torch.Tensor:
@@ -92,6 +109,7 @@ class DDFM(DelayWeighted):
 
     paper: ClassVar[str] = "Dai et al., CIKM 2023: DDFM"
     kinds: ClassVar[tuple[str, ...]] = KINDS
+    uses_window_classifier: ClassVar[bool] = True
 
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
         """Window samples; delayed positives at pay time; real negatives at click + W_v_attr."""
@@ -106,5 +124,13 @@ class DDFM(DelayWeighted):
         self, model: torch.nn.Module, out: dict[str, torch.Tensor], batch: Batch
     ) -> torch.Tensor:
         """DDFM CVR loss + refund loss."""
-        cvr = ddfm_cvr_loss(out["cvr_logit"], batch.kind, batch.aux["p_pay_late"], self.kinds)
+        frozen = self.weights_from_classifier
+        cvr = ddfm_cvr_loss(
+            out["cvr_logit"],
+            batch.kind,
+            batch.aux["p_pay_late"],
+            self.kinds,
+            batch.aux["p_true_neg"] if frozen else None,
+            batch.aux["p_delayed_pos"] if frozen else None,
+        )
         return cvr + self.refund_term(out, batch)

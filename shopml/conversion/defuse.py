@@ -17,11 +17,12 @@ p_dp = p · p(h > W_v_obs | y=1, x):
     w_IP = w_RN = 1 + p_dp,   w_FN = p_dp,   w_DP = 1.
 
 (Check: with the stream's normaliser 1 + p_dp, E_q[L] = E_p[ℓ]: the ℓ(1) mass
-is p_ip(1 + p_dp) + p_dp·p_dp + p_dp = p(1 + p_dp).) p is the current
-prediction, detached; p(h > W_v_obs | y=1, x) = ``aux["p_pay_late"]`` from the
-DelayModel fitted in :meth:`prepare`. The paper obtains z from a separately
-trained classifier (z = 1 − p(RN | obs neg)); its official code also computes
-the Bayes form p_dp / (p_dp + 1 − p) used here, which needs no extra head.
+is p_ip(1 + p_dp) + p_dp·p_dp + p_dp = p(1 + p_dp).) By default z = 1 − p(tn | observed negative, x) and p_dp come from the frozen
+true-negative / delayed-positive classifier pre-trained on the pre-training part
+(:mod:`shopml.conversion.window_classifier`), as the paper and the official code
+(``zi = 1 - tn``) do; ``weights_from="model"`` uses the Bayes form
+p_dp / (p_dp + 1 − p) in the online model's detached p̂ and
+p(h > W_v_obs | y=1, x) = ``aux["p_pay_late"]`` (an ablation).
 
 Delivery policy: identical to ES-DFM (kinds ``ip`` / ``obs_neg`` / ``dp`` /
 ``refund``; see :mod:`shopml.conversion.esdfm`).
@@ -55,12 +56,24 @@ from shopml.conversion.timeline import Timeline, Windows
 
 
 def defuse_cvr_loss(
-    logit: torch.Tensor, kind: torch.Tensor, late: torch.Tensor, kinds: tuple[str, ...]
+    logit: torch.Tensor,
+    kind: torch.Tensor,
+    late: torch.Tensor,
+    kinds: tuple[str, ...],
+    true_neg: torch.Tensor | None = None,
+    delayed_pos: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Sum of the DEFUSE four-type loss over IP / observed-negative / DP samples."""
-    p = detached_prob(logit)
-    p_dp = p * late
-    z = p_dp / (1.0 - p + p_dp)
+    """Sum of the DEFUSE four-type loss over IP / observed-negative / DP samples.
+
+    With ``true_neg`` / ``delayed_pos`` from the frozen classifier: z = 1 − p(tn | obs neg)
+    and p_dp = p(dp | x) (official code); otherwise z and p_dp from the detached p̂ and S.
+    """
+    if true_neg is not None and delayed_pos is not None:
+        p_dp, z = delayed_pos, 1.0 - true_neg
+    else:
+        p = detached_prob(logit)
+        p_dp = p * late
+        z = p_dp / (1.0 - p + p_dp)
     pos, neg = bce(logit, 1.0), bce(logit, 0.0)
     ip = (kind == kinds.index("ip")).to(logit.dtype)
     on = (kind == kinds.index("obs_neg")).to(logit.dtype)
@@ -77,6 +90,7 @@ class DEFUSE(DelayWeighted):
 
     paper: ClassVar[str] = "Chen et al., WWW 2022 (arXiv 2202.06472): DEFUSE"
     kinds: ClassVar[tuple[str, ...]] = WINDOW_KINDS
+    uses_window_classifier: ClassVar[bool] = True
 
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
         """Clicks at click + W_v_obs as observed; late conversions duplicated at pay time."""
@@ -86,5 +100,13 @@ class DEFUSE(DelayWeighted):
         self, model: torch.nn.Module, out: dict[str, torch.Tensor], batch: Batch
     ) -> torch.Tensor:
         """DEFUSE CVR loss + refund loss."""
-        cvr = defuse_cvr_loss(out["cvr_logit"], batch.kind, batch.aux["p_pay_late"], self.kinds)
+        frozen = self.weights_from_classifier
+        cvr = defuse_cvr_loss(
+            out["cvr_logit"],
+            batch.kind,
+            batch.aux["p_pay_late"],
+            self.kinds,
+            batch.aux["p_true_neg"] if frozen else None,
+            batch.aux["p_delayed_pos"] if frozen else None,
+        )
         return cvr + self.refund_term(out, batch)

@@ -19,14 +19,15 @@ and importance weighting p/q (eq. 16–19) gives
     w− = (1 − p(x)) (1 + p_dp(x)) / (1 − p(x) + p_dp(x))   (eq. 18)
     L  = −Σ [ y w+ log f + (1 − y) w− log(1 − f) ]         (eq. 19)
 
-Here p(x) is the model's current prediction, detached, and
-p(h > W_v_obs | y=1, x) = ``aux["p_pay_late"]`` comes from a
-:class:`~shopml.conversion.delay.DelayModel` fitted in :meth:`prepare` on the
-pre-training clicks (fully observed delays) and then frozen. (ES-DFM's and
-TESLA's official code estimate p_dp and the "true negative" ratio
-(1 − p)/(1 − p + p_dp) with a separately pre-trained two-head classifier; we
-use the same quantities through p̂ and the delay model, which TESLA's eq. 17/18
-are written in.)
+By default (as the official ES-DFM and TESLA code) p_dp(x) and the real-negative
+share (1 − p)/(1 − p + p_dp) come from the frozen true-negative / delayed-positive
+classifier of :mod:`shopml.conversion.window_classifier`, pre-trained on the
+pre-training part: w+ = 1 + p_dp, w− = (1 + p_dp) · p(tn | observed negative, x).
+``weights_from="model"`` instead writes them in the online model's detached p̂ and
+p(h > W_v_obs | y=1, x) = ``aux["p_pay_late"]`` from a frozen
+:class:`~shopml.conversion.delay.DelayModel`, exactly as eq. 17/18 read; that
+variant feeds the model's own errors back into its weights (see the classifier
+module) and is kept as an ablation.
 
 Delivery policy (kinds ``ip`` / ``obs_neg`` / ``dp`` / ``refund``): every
 streaming click at ``click_ts + W_v_obs`` with ``y_cvr`` = paid by then
@@ -65,12 +66,20 @@ def esdfm_weights(p: torch.Tensor, late: torch.Tensor) -> tuple[torch.Tensor, to
     return 1.0 + p_dp, (1.0 - p) * (1.0 + p_dp) / (1.0 - p + p_dp)
 
 
+def esdfm_classifier_weights(
+    true_neg: torch.Tensor, delayed_pos: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 17/18 from the frozen classifier: w+ = 1 + p_dp, w− = (1 + p_dp) · p(tn | obs neg)."""
+    return 1.0 + delayed_pos, (1.0 + delayed_pos) * true_neg
+
+
 @register_method("esdfm")
 class ESDFM(DelayWeighted):
     """Observation window + delayed-positive duplicates, importance-weighted BCE."""
 
     paper: ClassVar[str] = "Yang et al., AAAI 2021 (arXiv 2012.03245): ES-DFM"
     kinds: ClassVar[tuple[str, ...]] = WINDOW_KINDS
+    uses_window_classifier: ClassVar[bool] = True
 
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
         """Clicks at click + W_v_obs as observed; late conversions duplicated at pay time."""
@@ -81,5 +90,10 @@ class ESDFM(DelayWeighted):
     ) -> torch.Tensor:
         """ES-DFM-weighted CVR BCE (eq. 17–19) + refund loss."""
         logit = out["cvr_logit"]
-        w_pos, w_neg = esdfm_weights(detached_prob(logit), batch.aux["p_pay_late"])
+        if self.weights_from_classifier:
+            w_pos, w_neg = esdfm_classifier_weights(
+                batch.aux["p_true_neg"], batch.aux["p_delayed_pos"]
+            )
+        else:
+            w_pos, w_neg = esdfm_weights(detached_prob(logit), batch.aux["p_pay_late"])
         return weighted_by_label(logit, batch.y_cvr, w_pos, w_neg) + self.refund_term(out, batch)

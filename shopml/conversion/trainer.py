@@ -264,6 +264,20 @@ def _atomic_save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def default_threads() -> int:
+    """Torch threads for a run: ``SHOPML_THREADS`` if set, else min(2, CPUs).
+
+    On a machine shared with other jobs, 1 is often much faster than 2: torch's worker
+    threads spin-wait for each other when they cannot each get a core.
+    """
+    raw = os.environ.get("SHOPML_THREADS")
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"SHOPML_THREADS must be a positive integer, got {raw!r}")
+        return int(raw)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def run_stream(
     method: StreamMethod,
     data: StreamData,
@@ -283,7 +297,7 @@ def run_stream(
     tasks reusing the protocol, e.g. GMV); `threads` sets torch's thread count (default 1-2).
     """
     wall = time.perf_counter()
-    torch.set_num_threads(threads or max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(threads or default_threads())
     trainer = StreamTrainer(method, data, config)
     split, tl = data.split, data.timeline
     generator = torch.Generator().manual_seed(config.seed)

@@ -171,3 +171,74 @@ class Stopwatch:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+def merge_rerun(card_path: str | Path, rerun_path: str | Path, methods: list[str], reason: str) -> dict:
+    """Replace `methods`' results in a card by those of a rerun on the same dataset and seed.
+
+    Used when code changes affect only some methods: the card keeps its other results, takes
+    the rerun's entries for `methods` and records the merge (the rerun's environment, git
+    commit, reason, and how far the rerun's entries for the unchanged methods moved) under
+    ``reruns``. Refuses a rerun of another benchmark, dataset or seed.
+    """
+    card_path, rerun_path = Path(card_path), Path(rerun_path)
+    card = json.loads(card_path.read_text())
+    rerun = json.loads(rerun_path.read_text())
+    for key in ("benchmark", "seed"):
+        if card.get(key) != rerun.get(key):
+            raise ValueError(f"{rerun_path} has {key} {rerun.get(key)!r}, the card {card.get(key)!r}")
+    if card["dataset"].get("sha256") != rerun["dataset"].get("sha256"):
+        raise ValueError(f"{rerun_path} ran on another dataset than {card_path}")
+    new = {r["method"]: r for r in rerun["results"]}
+    missing = sorted(set(methods) - set(new))
+    if missing:
+        raise ValueError(f"{rerun_path} has no results for {missing}")
+    old_methods = {r["method"] for r in card["results"]}
+    drift = {}
+    for entry in card["results"]:
+        name = entry["method"]
+        if name in new and name not in methods:  # unchanged methods the rerun repeated
+            drift[name] = {
+                k: new[name]["metrics"][k] - v
+                for k, v in entry["metrics"].items()
+                if k in new[name]["metrics"] and isinstance(v, int | float)
+            }
+    card["results"] = [new[r["method"]] if r["method"] in methods else r for r in card["results"]]
+    card["results"] += [new[m] for m in methods if m not in old_methods]
+    card.setdefault("reruns", []).append(
+        {
+            "methods": methods,
+            "reason": reason,
+            "created": rerun.get("created"),
+            "env": rerun.get("env"),
+            "config": rerun.get("config"),
+            "unchanged_methods_delta": drift,
+        }
+    )
+    card_path.write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
+    return card
+
+
+def relabel_methods(card_path: str | Path, names: dict[str, str], reason: str) -> dict:
+    """Rename methods in a card when the code a name runs has changed since the card was made.
+
+    The numbers stay; the entry takes the name under which today's code reproduces them
+    (e.g. a default that became an option), and the card records the renaming under
+    ``relabels`` so the history is visible.
+    """
+    card_path = Path(card_path)
+    card = json.loads(card_path.read_text())
+    present = {r["method"] for r in card["results"]}
+    missing = sorted(set(names) - present)
+    if missing:
+        raise ValueError(f"{card_path} has no results for {missing}")
+    clash = sorted(set(names.values()) & (present - set(names)))
+    if clash:
+        raise ValueError(f"{card_path} already has results named {clash}")
+    for entry in card["results"]:
+        entry["method"] = names.get(entry["method"], entry["method"])
+    card.setdefault("relabels", []).append(
+        {"names": names, "reason": reason, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    )
+    card_path.write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
+    return card

@@ -81,3 +81,33 @@ def test_bench_rejects_unknown_methods(tmp_path):
         app, ["bench", "netcvr", "--quick", "--methods", "nope", "--cards", str(tmp_path)]
     )
     assert result.exit_code == 2 and "unknown methods" in result.output
+
+
+def test_bench_variants_and_preset_params():
+    from shopml.conversion.bench import BenchSpec, load_log
+
+    spec = BenchSpec(
+        clicks=5_000,
+        methods=["pretrained", "oracle"],
+        options={"oracle": {"x": 1}},
+        preset_params={"drift_sd": 0.7},
+        variants={"esdfm_model_weights": ("esdfm", {"weights_from": "model"})},
+        benchmark="netcvr_ablation",
+    )
+    assert spec.entries() == [
+        ("pretrained", "pretrained", {}),
+        ("oracle", "oracle", {"x": 1}),
+        ("esdfm_model_weights", "esdfm", {"weights_from": "model"}),
+    ]
+    log, dataset, truth = load_log(spec, seed=2)
+    assert dataset["name"] == "cascade[drift_sd=0.7]"
+    assert dataset["params"] == {"drift_sd": 0.7}
+    assert truth.shape == (log.n_clicks, 2)
+
+
+def test_bench_rejects_bad_preset_params(tmp_path):
+    result = runner.invoke(
+        app,
+        ["bench", "netcvr", "--quick", "--preset-param", "drift_sd", "--cards", str(tmp_path)],
+    )
+    assert result.exit_code == 2 and "NAME=VALUE" in result.output

@@ -31,10 +31,13 @@ def nll0(v: float) -> float:
     return -math.log(1.0 - sig(v))
 
 
-def make_batch(method, y_cvr, y_rfr, kinds, late=None) -> Batch:
+def make_batch(method, y_cvr, y_rfr, kinds, late=None, true_neg=None, delayed_pos=None) -> Batch:
     n = len(y_cvr)
     codes = [method_kinds(method).index(k) for k in kinds]
     aux = {} if late is None else {"p_pay_late": torch.tensor(late, dtype=torch.float32)}
+    if true_neg is not None:
+        aux["p_true_neg"] = torch.tensor(true_neg, dtype=torch.float32)
+        aux["p_delayed_pos"] = torch.tensor(delayed_pos, dtype=torch.float32)
     return Batch(
         x=torch.zeros((n, 2), dtype=torch.long),
         y_cvr=torch.tensor(y_cvr, dtype=torch.float32),
@@ -146,7 +149,7 @@ def test_fnc_pretrain_loss_counts_positives_also_as_negatives():
 
 
 def test_esdfm_weights_eq17_eq18():
-    m = get_method("esdfm")
+    m = get_method("esdfm", weights_from="model")
     b = make_batch(
         m, [1.0, 0.0, M], [0.0, M, 1.0], ["ip", "obs_neg", "refund"], late=[0.4, 0.25, 0.9]
     )
@@ -158,7 +161,7 @@ def test_esdfm_weights_eq17_eq18():
 
 
 def test_esdfm_with_no_late_conversions_is_plain_bce():
-    m = get_method("esdfm")
+    m = get_method("esdfm", weights_from="model")
     b = make_batch(m, [1.0, 0.0], [0.0, M], ["ip", "obs_neg"], late=[0.0, 0.0])
     out = out_of([0.3, -0.5], [0.2, 0.9])
     assert m.loss(None, out, b).item() == pytest.approx(
@@ -196,7 +199,7 @@ def test_defer_weights():
 
 
 def test_defuse_four_sample_types():
-    m = get_method("defuse")
+    m = get_method("defuse", weights_from="model")
     b = make_batch(
         m,
         [1.0, 0.0, 1.0, M],
@@ -235,7 +238,7 @@ def test_defuse_is_unbiased_in_expectation():
 
 
 def test_ddfm_soft_labels():
-    m = get_method("ddfm")
+    m = get_method("ddfm", weights_from="model")
     b = make_batch(
         m,
         [1.0, 0.0, 1.0, 0.0, M],
@@ -315,8 +318,82 @@ def test_saturated_predictions_stay_finite(name):
     kinds = method_kinds(m)
     names = [k for k in ("pos", "click_neg", "ip", "obs_neg", "dp", "rn") if k in kinds]
     y = [1.0 if k in ("pos", "ip", "dp") else 0.0 for k in names]
-    b = make_batch(m, y, [0.0 if v == 1 else M for v in y], names, late=[0.0] * len(y))
+    b = make_batch(
+        m,
+        y,
+        [0.0 if v == 1 else M for v in y],
+        names,
+        late=[0.0] * len(y),
+        true_neg=[1.0] * len(y),
+        delayed_pos=[0.0] * len(y),
+    )
     out = out_of([40.0] * len(y), [40.0] * len(y))
     loss = m.loss(None, out, b)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(out["cvr_logit"].grad).all()
+
+
+# -- weights from the frozen true-negative / delayed-positive classifier (official code) ------
+TN = [0.9, 0.7, 0.8, 0.95, 0.5]  # p(real negative | observed negative, x)
+DP = [0.05, 0.2, 0.1, 0.02, 0.3]  # p(delayed positive | x)
+
+
+def test_esdfm_classifier_weights():
+    m = get_method("esdfm")
+    b = make_batch(
+        m, [1.0, 0.0, M], [0.0, M, 1.0], ["ip", "obs_neg", "refund"],
+        late=[0.4, 0.25, 0.9], true_neg=TN[:3], delayed_pos=DP[:3],
+    )  # fmt: skip
+    # official ES-DFM: w+ = 1 + dp, w− = (1 + dp) · tn
+    want = (1 + 0.05) * nll1(0.3) + (1 + 0.2) * 0.7 * nll0(-0.5) + REFUND_PLAIN
+    assert m.loss(None, out_of(CVR, RFR), b).item() == pytest.approx(want, rel=1e-5)
+
+
+def test_defuse_classifier_weights():
+    m = get_method("defuse")
+    b = make_batch(
+        m, [1.0, 0.0, 1.0, M], [0.0, M, 0.0, 1.0], ["ip", "obs_neg", "dp", "refund"],
+        late=[0.4, 0.25, 0.5, 0.9], true_neg=TN[:4], delayed_pos=DP[:4],
+    )  # fmt: skip
+    cvr = [0.3, -0.5, -1.0, 1.7]
+    rfr = [0.2, 0.9, 0.5, -0.4]
+    z = 1 - 0.7  # official: zi = 1 − tn
+    want = (
+        (1 + 0.05) * nll1(0.3)  # w_IP = 1 + dp
+        + z * 0.2 * nll1(-0.5)  # w_FN = dp
+        + (1 - z) * (1 + 0.2) * nll0(-0.5)  # w_RN = 1 + dp
+        + nll1(-1.0)  # w_DP = 1
+        + nll0(0.2) + nll0(0.5) + nll1(-0.4)
+    )  # fmt: skip
+    assert m.loss(None, out_of(cvr, rfr), b).item() == pytest.approx(want, rel=1e-5)
+
+
+def test_ddfm_classifier_soft_labels():
+    m = get_method("ddfm")
+    b = make_batch(
+        m,
+        [1.0, 0.0, 1.0, 0.0, M],
+        [0.0, M, 0.0, M, 1.0],
+        ["ip", "obs_neg", "dp", "rn", "refund"],
+        late=[0.4, 0.25, 0.5, 0.1, 0.9],
+        true_neg=TN,
+        delayed_pos=DP,
+    )
+    cvr = [0.3, -0.5, -1.0, 0.8, 1.7]
+    rfr = [0.2, 0.9, 0.5, 0.0, -0.4]
+    z1 = 0.7  # frozen p(tn | obs neg)
+    z2 = 1 - sig(0.8) + 0.02  # 1 − p̂ (online, detached) + frozen dp
+    want = (
+        nll1(0.3)
+        + z1 * nll0(-0.5) + (1 - z1) * nll1(-0.5)
+        + nll1(-1.0)
+        + z2 * nll0(0.8) + (1 - z2) * nll1(0.8)
+        + nll0(0.2) + nll0(0.5) + nll1(-0.4)
+    )  # fmt: skip
+    assert m.loss(None, out_of(cvr, rfr), b).item() == pytest.approx(want, rel=1e-5)
+
+
+def test_weights_from_is_validated():
+    m = get_method("esdfm", weights_from="oracle")
+    with pytest.raises(ValueError, match="weights_from"):
+        _ = m.weights_from_classifier

@@ -76,14 +76,24 @@ def format_names() -> list[str]:
     return ["shopml", *sorted(_FORMAT_WRITERS)]
 
 
-def simulate(preset: str, clicks: int, seed: int = 0) -> SimResult:
-    """Run a preset: `clicks` clicks (or units/users, per preset), deterministic for `seed`."""
+def simulate(preset: str, clicks: int, seed: int = 0, params: dict | None = None) -> SimResult:
+    """Run a preset: `clicks` clicks (or units/users, per preset), deterministic for `seed`.
+
+    `params` overrides a preset's documented constants (e.g. ``{"drift_sd": 0.7}`` for
+    ``cascade``) for sensitivity studies; presets that take none reject it.
+    """
     _load_presets()
     if preset not in _PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(_PRESETS)}")
     if clicks <= 0:
         raise ValueError(f"clicks must be positive, got {clicks}")
-    return _PRESETS[preset](clicks, seed)
+    if not params:
+        return _PRESETS[preset](clicks, seed)
+    import inspect
+
+    if "params" not in inspect.signature(_PRESETS[preset]).parameters:
+        raise ValueError(f"preset {preset!r} takes no parameters, got {sorted(params)}")
+    return _PRESETS[preset](clicks, seed, params=params)
 
 
 def write(result: SimResult, out: str | Path, fmt: str = "shopml") -> list[Path]:

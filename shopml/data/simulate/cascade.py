@@ -356,7 +356,7 @@ def simulate_cascade(
     truth = {
         name: np.empty(n, dtype=np.float64)
         for name in ("p_pay", "p_refund_given_pay", "p_net", "pay_delay_scale_s",
-                     "refund_delay_scale_s")
+                     "refund_delay_scale_s", "p_pay_no_drift", "p_net_no_drift")
     }  # fmt: skip
     parts: list[tuple[np.ndarray, ...]] = []
     for b in world.blocks():
@@ -370,6 +370,12 @@ def simulate_cascade(
         truth["p_net"][sl] = p_pay * (1 - p_ref)
         truth["pay_delay_scale_s"][sl] = np.exp(law.pay_log_scale)
         truth["refund_delay_scale_s"][sl] = np.exp(law.cancel_log_scale)
+        # the same click on an average day (drift terms at their stationary mean, 0): the
+        # best any predictor that cannot see the day could approach (benchmarks/bayes_gap.py)
+        cell = b.day * world.n_categories + b.category
+        still = _laws(eta - np.take(eff.drift, cell), rho - np.take(eff.ref_drift, cell), p)
+        truth["p_pay_no_drift"][sl] = still.p_pay
+        truth["p_net_no_drift"][sl] = still.p_pay * (1 - still.p_refund)
         parts.append(_outcomes(b, law, world, p))
 
     paid, pay_ts, amount, refunded, ref_ts, ref_amount = (
@@ -397,6 +403,8 @@ def simulate_cascade(
             "p_net": "p_pay * (1 - p_refund_given_pay)",
             "pay_delay_scale_s": "median of the untruncated click->pay delay law",
             "refund_delay_scale_s": "median of the untruncated fast (cancel) refund delay law",
+            "p_pay_no_drift": "p_pay with the day-drift terms at their mean (0)",
+            "p_net_no_drift": "p_net with the day-drift terms at their mean (0)",
         },
         "paper": "arXiv 2601.19965 (TESLA / CASCADE)",
     }
@@ -412,9 +420,19 @@ def simulate_cascade(
 
 
 @register_preset("cascade")
-def cascade(n_clicks: int, seed: int) -> SimResult:
-    """CASCADE-like click -> pay -> refund world (TESLA, arXiv 2601.19965)."""
-    return simulate_cascade(n_clicks, seed)
+def cascade(n_clicks: int, seed: int, params: dict | None = None) -> SimResult:
+    """CASCADE-like click -> pay -> refund world (TESLA, arXiv 2601.19965).
+
+    `params` overrides fields of :class:`CascadeParams` (sensitivity studies such as the
+    drift-strength sweep; the defaults are the calibrated world).
+    """
+    if not params:
+        return simulate_cascade(n_clicks, seed)
+    known = set(CascadeParams.__dataclass_fields__)
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValueError(f"unknown cascade parameters {unknown}; choose from {sorted(known)}")
+    return simulate_cascade(n_clicks, seed, replace(CascadeParams(), **params))
 
 
 # ------------------------------------------------------------------------------ calibration
