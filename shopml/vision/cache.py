@@ -1,0 +1,77 @@
+"""On-disk cache of per-image feature vectors, keyed by the image's sha256 and a version.
+
+One SQLite file under ``$SHOPML_CACHE`` (default ``~/.cache/shopml``). Keys are
+``"<version>:<sha256 of the encoded image bytes>"``, so a changed photo or a changed encoder
+never returns stale features; values are float32 vectors. Written batch by batch, so an
+interrupted extraction keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+
+def cache_dir() -> Path:
+    """The shopml cache directory (``$SHOPML_CACHE`` or ``~/.cache/shopml``), created."""
+    env = os.environ.get("SHOPML_CACHE")
+    path = Path(env) if env else Path.home() / ".cache" / "shopml"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class FeatureCache:
+    """Float32 vectors stored by string key in one SQLite file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else cache_dir() / "image_features.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # shared across a web server's worker threads: one connection guarded by a lock
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS features (key TEXT PRIMARY KEY, vec BLOB)")
+            self._db.commit()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among `keys` (missing keys are absent from the result)."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT key, vec FROM features WHERE key IN ({marks})", chunk
+                ).fetchall()
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        """Store vectors (float32) under their keys, replacing old values."""
+        rows = [(k, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for k, v in items]
+        try:
+            with self._lock:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO features (key, vec) VALUES (?, ?)", rows
+                )
+                self._db.commit()
+        except sqlite3.Error:  # a full disk or a locked file must not fail a prediction
+            pass
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()

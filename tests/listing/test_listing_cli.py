@@ -1,0 +1,82 @@
+"""`shopml listing draft` and `shopml bench listing` through the real command."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from shopml.cli import app
+from shopml.data.samples import sample_path
+
+runner = CliRunner()
+FORM = ["--brand", "Nike", "--condition", "good", "--price", "18", "--currency", "USD"]
+
+
+def test_draft_json_from_the_form_only():
+    result = runner.invoke(
+        app, ["listing", "draft", *FORM, "--set", "articleType=Tshirts", "--no-retrieve", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    draft = json.loads(result.stdout)
+    assert draft["facts"] == {
+        "category": "Tshirts",
+        "brand": "Nike",
+        "condition": "good",
+        "currency": "USD",
+        "price": "18",
+    }
+    assert draft["backend"] == "template" and draft["removed_claims"] == []
+    assert draft["text"].startswith("Nike Tshirts\n")
+
+
+def test_draft_from_a_real_photo_prints_tables():
+    pytest.importorskip("shopml.listing.attributes")
+    photo = sample_path("fashion_images/images/15970.jpg")
+    result = runner.invoke(app, ["listing", "draft", "--photo", str(photo), *FORM, "--no-retrieve"])
+    assert result.exit_code == 0, result.output
+    assert "attributes read from the photos" in result.output
+    assert "articleType" in result.output and "draft (template" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--condition", "smashed"], "unknown condition 'smashed'"),
+        (["--price", "-5"], "price: -5 is negative"),
+        (["--price", "cheap"], "is not a number"),
+        (["--photo", "/nonexistent/a.jpg"], "does not exist"),
+        (["--brand", "Nike", "--backend", "nonesuch"], "unknown backend"),
+        (["--brand", "Nike", "--set", "baseColour"], "--set must look like"),
+        (["--brand", "Nike", "--base-url", "http://x"], "do not apply to backend template"),
+        ([], "nothing to describe"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(args, message):
+    result = runner.invoke(app, ["listing", "draft", "--no-retrieve", *args])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_non_image_photo_exits_2(tmp_path):
+    pytest.importorskip("shopml.vision.images")
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    result = runner.invoke(app, ["listing", "draft", "--photo", str(bad), "--no-retrieve"])
+    assert result.exit_code == 2, result.output
+    assert "notes.jpg" in " ".join(result.output.split())
+
+
+def test_openai_backend_down_exits_2():
+    pytest.importorskip("shopml.llm.openai_compat")
+    result = runner.invoke(
+        app,
+        ["listing", "draft", "--brand", "Nike", "--no-retrieve", "--backend", "openai",
+         "--base-url", "http://127.0.0.1:9/v1", "--timeout", "5"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "backend openai" in result.output and "127.0.0.1:9" in result.output
+
+
+def test_bench_listing_rejects_unknown_backends():
+    result = runner.invoke(app, ["bench", "listing", "--backends", "template,gpt9"])
+    assert result.exit_code == 2 and "unknown backends ['gpt9']" in result.output
