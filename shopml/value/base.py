@@ -167,6 +167,8 @@ class GmvMethod(StreamMethod):
         super().__init__(config, **options)
         self.view: GmvView | None = None
         self.offset = 0.0
+        #: per-run cache shared by the methods of one benchmark seed (e.g. READER's calibrator)
+        self.cache: dict | None = None
 
     def bind(self, view: GmvView, split: StreamSplit) -> GmvMethod:
         """Attach the GMV view of the stream data; the output offset is the mean log1p final
@@ -216,6 +218,13 @@ class GmvMethod(StreamMethod):
             return torch.expm1(mixed_log1p(out["single"], out["multi"], w)), p
         gmv = torch.expm1(out["single"])
         return gmv, gmv
+
+
+    def finalize(
+        self, rows: np.ndarray, first: np.ndarray, second: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(GMV, router p or None) of evaluated click `rows` from :meth:`predict`'s two outputs."""
+        return first, second if self.branches == "dual" else None
 
 
 _METHODS: dict[str, Callable[..., GmvMethod]] = {}

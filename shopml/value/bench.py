@@ -24,7 +24,7 @@ from rich.table import Table
 from shopml.conversion.stream import StreamConfig
 from shopml.data.eventlog import EventLog
 from shopml.metrics import auc
-from shopml.value.base import get_gmv_method, gmv_methods
+from shopml.value.base import GmvMethod, get_gmv_method, gmv_methods
 from shopml.value.protocol import GmvData, GmvRunConfig, build_gmv_data, gmv_metrics
 
 # Table 4 order of the READER paper.
@@ -44,6 +44,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "reader_no_calibration": ("reader", {"calibration": False}),
     "reader_hard_routing": ("reader", {"routing": "hard"}),
     "reader_no_aux_loss": ("reader", {"boost_weight": 0.0}),
+    "oracle_dual_router_routing": ("oracle_dual", {"test_routing": "router"}),
 }
 FULL_CLICKS = 3_000_000
 QUICK_CLICKS = 400_000
@@ -64,6 +65,8 @@ class BenchSpec:
     checkpoint_dir: Path | None = None
     options: dict[str, dict] = field(default_factory=dict)
     threads: int = 1
+    #: False for extra-method runs on worlds whose main card already holds the Bayes limit
+    bayes_on_card: bool = True
 
 
 def default_methods() -> list[str]:
@@ -133,6 +136,25 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
     return world.log, ds, conditional
 
 
+def _share_pretraining(
+    method: GmvMethod, plain: GmvMethod, data: GmvData, config: GmvRunConfig, cache: dict
+) -> None:
+    """Let a method with options reuse the pre-trained state of the same method without them.
+
+    No option changes pre-training (same network, loss, data and seed), so the state is the
+    one the method would compute itself; the shared trainer keys states by options too.
+    """
+    from shopml.conversion.trainer import build_model, pretrain_key
+
+    plain.bind(data.view, data.stream.split)
+    with torch.random.fork_rng():
+        ours = pretrain_key(method, build_model(method, data.stream, config.seed))
+        theirs = pretrain_key(plain, build_model(plain, data.stream, config.seed))
+    if ours not in cache and theirs in cache:
+        cache[ours] = cache[theirs]
+    method.shared_key = (ours, theirs)  # type: ignore[attr-defined]
+
+
 def run_method(
     name: str, data: GmvData, config: GmvRunConfig, spec: BenchSpec, pretrained: dict, progress: bool
 ) -> dict:
@@ -142,11 +164,15 @@ def run_method(
     base, options = resolve(name, spec.options)
     method = get_gmv_method(base, config.model, **options)
     method.bind(data.view, data.stream.split)
+    method.cache = pretrained
+    if options:
+        _share_pretraining(method, get_gmv_method(base, config.model), data, config, pretrained)
     final, repurchase = data.final_gmv, data.view.repurchase
 
-    def metrics(tl, rows, slice_id, p_gmv, p_router):
+    def metrics(tl, rows, slice_id, first, second):
+        p_gmv, p_router = method.finalize(rows, first, second)
         out = gmv_metrics(final[rows], p_gmv, slice_id)
-        if method.branches == "dual":
+        if p_router is not None:
             out["router_auc"] = auc(repurchase[rows], p_router)
         return out
 
@@ -160,6 +186,9 @@ def run_method(
         metrics_fn=metrics,
         threads=spec.threads,
     )
+    ours, theirs = getattr(method, "shared_key", (None, None))
+    if ours in pretrained and theirs is not None and theirs not in pretrained:
+        pretrained[theirs] = pretrained[ours]
     return {
         "method": name,
         "metrics": res.metrics,
@@ -258,7 +287,7 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
                 seed,
                 config,
                 card["results"],
-                None if variants_only else card["bayes_limit"],
+                None if variants_only or not spec.bayes_on_card else card["bayes_limit"],
                 out_dir=spec.card_dir,
                 name=card_name(spec, card["dataset"], seed),
             )

@@ -64,6 +64,11 @@ def bench_gmv(
     checkpoint_dir: Annotated[
         Path | None, typer.Option(help="checkpoint runs here; a rerun resumes")
     ] = None,
+    bayes_card: Annotated[
+        bool,
+        typer.Option(help="write the Bayes limit into the cards (--no-bayes-card for extra "
+                     "methods on worlds whose main card already has it)"),
+    ] = True,
 ) -> None:
     """READER's Table 4: post-click GMV under delayed feedback, every method, per seed."""
     from shopml.value.bench import FULL_CLICKS, QUICK_CLICKS, BenchSpec, known_methods, run_bench
@@ -100,6 +105,7 @@ def bench_gmv(
         checkpoint_dir=checkpoint_dir,
         options=options,
         threads=threads,
+        bayes_on_card=bayes_card,
     )
     try:
         paths = run_bench(spec, console)

@@ -16,11 +16,13 @@ route softly (y_s if p <= 0.1, y_m if p >= 0.9, else (1 - p) y_s + p y_m). Strea
   router's p, set to 1 once a second purchase has been observed (official
   ``sharedbottom_twotower_vanilla``);
 * ``oracle_dual``: each click at its first purchase with its final GMV and its true branch
-  (official ``sharebottom_twotower_oracle``).
+  (official ``sharebottom_twotower_oracle``), routed by the true flag at test time.
 
-Deviation: the official evaluation of Oracle-Dual (``src/stream_trainer.py::test``) routes
-each *test* click by its true repurchase flag; ours routes every dual method, the oracle
-included, by the router, so the oracle differs from the others only by its training labels.
+Oracle-Dual follows the official evaluation (``src/stream_trainer.py::test``): each *test*
+click is routed by its true repurchase flag (y_m if it repurchases within the window, else
+y_s), so it uses the label's repurchase flag at prediction time as well as final training
+labels; ``test_routing="router"`` (variant ``oracle_dual_router_routing``) routes it by the
+router like every other dual method, isolating the effect of the complete training labels.
 Losses are summed over a batch's samples (official: the mean over single-branch samples plus
 the mean over repurchase-branch samples for the oracle).
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -84,13 +87,35 @@ class OfflineDual(_Dual):
 
 @register_gmv_method("oracle_dual")
 class OracleDual(_Dual):
-    """Final labels and true branches at the first purchase (leaks the future by design)."""
+    """Final labels and true branches at the first purchase (leaks the future by design); at
+    test time each click is routed by its true repurchase flag (official), or by the router
+    with ``test_routing="router"``."""
 
     paper: ClassVar[str] = f"{PAPER}: Oracle-Dual"
 
     def deliver(self, timeline: Timeline, windows: Any, split: StreamSplit) -> Delivery:
         """Every click at its first purchase with its final GMV and purchase count."""
         return complete_samples(self._view(), split, "first_purchase")
+
+    def _test_routing(self) -> str:
+        mode = str(self.options.get("test_routing", "truth"))
+        if mode not in ("truth", "router"):
+            raise ValueError(f"oracle_dual test_routing must be 'truth' or 'router', got {mode!r}")
+        return mode
+
+    def predict(self, out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Router-mixed (GMV, p), or (y_s, y_m) for routing by the true flag in :meth:`finalize`."""
+        if self._test_routing() == "router":
+            return super().predict(out)
+        return torch.expm1(out["single"]), torch.expm1(out["multi"])
+
+    def finalize(
+        self, rows: np.ndarray, first: np.ndarray, second: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Truth routing: y_m for clicks that repurchase (in the end), y_s for the others."""
+        if self._test_routing() == "router":
+            return super().finalize(rows, first, second)
+        return np.where(self._view().repurchase[rows], second, first), None
 
 
 @register_gmv_method("online_dual")

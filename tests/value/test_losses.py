@@ -143,3 +143,61 @@ def test_reader_routing_overrides_in_the_stream_loss():
     )
     expected = 3 * ((0.0 + LN2 + LN2) / 3 + 0.1 * (LN2 - 0.5 * LN2))
     assert reader.loss(None, out, batch).item() == pytest.approx(expected, abs=1e-5)
+
+
+def test_calibrator_holdout_split_is_by_click_time_over_repurchase_clicks():
+    from shopml.value.reader import _split_holdout
+
+    # clicks at t = 40, 10, 30, 20, 50; click 4 buys once (not a repurchase), the others twice
+    rows = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4])
+    view = GmvView.from_purchases(
+        np.array([40, 10, 30, 20, 50]), rows, np.array(rows * 0 + 60), np.ones(9), 1000
+    )
+    fit, held = _split_holdout(view, np.arange(5), 0.25)
+    assert fit.tolist() == [1, 3, 2] and held.tolist() == [0]  # latest 1 of 4 repurchase clicks
+
+
+def test_calibrator_fit_learns_the_remaining_growth_by_purchase_count():
+    from shopml.conversion.stream import StreamConfig, StreamSplit
+    from shopml.value.protocol import GmvWindows
+    from shopml.value.reader import fit_calibrator
+
+    # 200 repurchase clicks, each 1 then 1 again: remaining log1p growth log(3/2) after the
+    # first purchase and 0 after the second; a constant rho cannot fit both
+    day = 86_400
+    n = 200
+    click = np.arange(n) * 60
+    rows = np.repeat(np.arange(n), 2)
+    pay = click[rows] + np.tile([3600, 7200], n)
+    view = GmvView.from_purchases(click, rows, pay, np.ones(2 * n), 7 * day)
+    windows = GmvWindows()
+    split = StreamSplit.make(np.append(click, 80 * day), windows, StreamConfig(pretrain_days=50))
+    config = ModelConfig(embed_dim=2, hidden=[8], lr=0.03, batch_size=32)
+    cal = fit_calibrator(np.zeros((n, 1), np.int64), view, split, config, max_epochs=30, patience=5)
+    with torch.no_grad():
+        rho = cal(torch.zeros(2, 1, dtype=torch.long), t([1 / 168, 2 / 168]), t([1.0, 2.0]))
+    assert rho[0].item() == pytest.approx(math.log(1.5), abs=0.08)
+    assert rho[1].item() == pytest.approx(0.0, abs=0.08)
+
+
+def test_oracle_dual_routes_test_clicks_by_the_true_flag_or_the_router():
+    from shopml.value.base import get_gmv_method
+
+    # click 0 buys once, click 1 twice, click 2 three times
+    view = GmvView.from_purchases(
+        np.zeros(3), np.array([0, 1, 1, 2, 2, 2]), np.arange(6), np.ones(6), 1000
+    )
+    out = {"single": t([math.log(4.0)] * 3), "multi": t([math.log(8.0)] * 3), "router_logit": t([0.0] * 3)}
+    oracle = get_gmv_method("oracle_dual")
+    oracle.view = view
+    first, second = (v.numpy() for v in oracle.predict(out))
+    gmv, router = oracle.finalize(np.array([2, 0, 1]), first, second)
+    assert gmv.tolist() == pytest.approx([7.0, 3.0, 7.0]) and router is None
+    routed = get_gmv_method("oracle_dual", test_routing="router")
+    routed.view = view
+    first, second = (v.numpy() for v in routed.predict(out))
+    gmv, router = routed.finalize(np.array([2, 0, 1]), first, second)
+    # router p = sigmoid(0) = 0.5 -> 0.5 * 3 + 0.5 * 7 = 5
+    assert gmv.tolist() == pytest.approx([5.0] * 3) and router.tolist() == pytest.approx([0.5] * 3)
+    with pytest.raises(ValueError, match="test_routing"):
+        get_gmv_method("oracle_dual", test_routing="coin").predict(out)
