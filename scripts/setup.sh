@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install shopml with every version pinned by constraints.txt.
-# Usage: bash scripts/setup.sh [extras]   e.g. bash scripts/setup.sh test
+# Usage: bash scripts/setup.sh [extras]   (default: listing,serve — everything `shopml` runs;
+#        e.g. bash scripts/setup.sh test, or listing,serve,marketing for the uplift peers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
@@ -8,7 +9,7 @@ command -v "$PY" >/dev/null || PY=python3
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-extras=${1:-}
+extras=${1:-listing,serve}
 target="."
 [ -n "$extras" ] && target=".[$extras]"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e "$target"

@@ -113,3 +113,19 @@ def test_relabel_methods_records_the_renaming(tmp_path):
         relabel_methods(path, {"a_old": "b"}, "clash")
     with pytest.raises(ValueError, match="no results"):
         relabel_methods(path, {"zzz": "y"}, "missing")
+
+
+def test_marked_section_with_all_datasets(tmp_path):
+    from shopml.report.pages import fill_marked_sections
+
+    cards = []
+    for name in ("w1", "w2"):
+        path = write_card(
+            "b", {"name": name}, 1, {}, [{"method": "m", "metrics": {"x": 0.5}}], out_dir=tmp_path
+        )
+        cards.append({**json.loads(path.read_text()), "_path": str(path)})
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- results:b@all:x:begin -->\n<!-- results:b@all:x:end -->\n")
+    assert fill_marked_sections(doc, {"b": cards})
+    text = doc.read_text()
+    assert "**w1**" in text and "**w2**" in text and text.count("| m |") == 2
