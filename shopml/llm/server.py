@@ -11,9 +11,11 @@ and by anyone who wants a real OpenAI-compatible endpoint without installing a s
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -55,10 +57,31 @@ class LocalServer:
             f"local server at {self.address} not ready within {timeout_s:g} s ({last_error})"
         )
 
-    def stop(self) -> None:
-        """Stop the server loop and close its port (idempotent)."""
-        server, self._server = self._server, None
-        del server  # the last reference: xllamacpp's destructor terminates and joins the loop
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the server loop and close its port (idempotent).
+
+        Dropping the last reference runs xllamacpp's destructor, which terminates and joins
+        the server loop; that join has been seen to hang now and then, so it runs on a
+        helper thread and a stop that takes longer than `timeout_s` is reported (a warning)
+        instead of blocking the caller forever.
+        """
+        holder = [self._server]
+        self._server = None
+        if holder[0] is None:
+            return
+        done = threading.Event()
+
+        def release() -> None:
+            holder.clear()  # the last reference: the destructor runs here
+            done.set()
+
+        threading.Thread(target=release, name="llama-server-stop", daemon=True).start()
+        if not done.wait(timeout_s):
+            warnings.warn(
+                f"local server at {self.address} did not stop within {timeout_s:g} s",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def __enter__(self) -> LocalServer:
         return self
