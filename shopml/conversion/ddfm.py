@@ -28,7 +28,8 @@ true-negative probability and ``z2 = 1 − p + dp``). By default z1 = p(tn | obs
 the frozen true-negative / delayed-positive classifier pre-trained on the
 pre-training part (:mod:`shopml.conversion.window_classifier`), and z2 uses the
 online model's detached p̂, exactly as TESLA's official DDFM trainer (its
-``tn``/``dp`` heads; ``z2 = 1 - p_no_grad + dp_prob``). ``weights_from="model"``
+``tn``/``dp`` heads; ``z2 = 1 - p_no_grad + dp_prob``; the real negative's positive
+weight is ``|1 - z2|``, which keeps the loss bounded when the frozen p_dp exceeds p̂). ``weights_from="model"``
 computes z1 from p̂ and p(h > W_v_obs | y=1, x) = ``aux["p_pay_late"]`` instead:
 with S ≈ 0.9 (most conversions come after the 15-min window) the observed
 negative's soft label p̂·S / (1 − p̂ + p̂·S) follows the prediction itself, a
@@ -95,10 +96,13 @@ def ddfm_cvr_loss(
     def is_(name: str) -> torch.Tensor:
         return (kind == kinds.index(name)).to(logit.dtype)
 
+    # |1 − z2| as the official trainer (``torch.abs(1-z2)``): with the frozen p(dp | x) above
+    # the online p̂, 1 − z2 = p̂ − p_dp is negative, and a negative weight on ℓ(1) makes the
+    # loss unbounded below (the first 2M-click run without it collapsed to AUC 0.69)
     per = (
         (is_("ip") + is_("dp")) * pos
         + is_("obs_neg") * (z1 * neg + (1.0 - z1) * pos)
-        + is_("rn") * (z2 * neg + (1.0 - z2) * pos)
+        + is_("rn") * (z2 * neg + (1.0 - z2).abs() * pos)
     )
     return per.sum()
 

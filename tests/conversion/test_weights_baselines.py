@@ -397,3 +397,14 @@ def test_weights_from_is_validated():
     m = get_method("esdfm", weights_from="oracle")
     with pytest.raises(ValueError, match="weights_from"):
         _ = m.weights_from_classifier
+
+
+def test_ddfm_real_negative_weight_is_never_negative():
+    # frozen p(dp | x) = 0.3 above the online p̂ = sigmoid(-2) ≈ 0.12: 1 − z2 = p̂ − 0.3 < 0;
+    # the official trainer takes |1 − z2|, so the loss stays bounded below
+    m = get_method("ddfm")
+    b = make_batch(m, [0.0], [M], ["rn"], late=[0.5], true_neg=[0.9], delayed_pos=[0.3])
+    p = sig(-2.0)
+    z2 = 1 - p + 0.3
+    want = z2 * nll0(-2.0) + abs(1 - z2) * nll1(-2.0)
+    assert m.loss(None, out_of([-2.0], [0.0]), b).item() == pytest.approx(want, rel=1e-5)
