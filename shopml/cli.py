@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from shopml.cli_support import console, fail, parse_method_options
 
 app = typer.Typer(
     add_completion=False,
@@ -24,7 +25,6 @@ bench_app = typer.Typer(
     help="Benchmarks that reproduce published tables; each writes result cards.",
 )
 app.add_typer(bench_app, name="bench")
-console = Console()
 
 # Method families that add their own commands: each module defines
 # ``register(app, bench_app)`` and may define ``demo_section(workdir, seed, console)``.
@@ -62,9 +62,7 @@ CASCADE_TARGETS = {
 }
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code)
+_fail = fail
 
 
 def _format_value(value: object) -> str:
@@ -243,24 +241,7 @@ def demo(
             section(workdir, seed, console)
 
 
-def _parse_options(values: list[str]) -> dict[str, dict]:
-    """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}."""
-    options: dict[str, dict] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        method, dot, name = key.partition(".")
-        if not sep or not dot:
-            raise _fail(f"--option must look like METHOD.NAME=VALUE, got {item!r}")
-        value: object = raw
-        if raw.lower() in ("true", "false"):
-            value = raw.lower() == "true"
-        else:
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-        options.setdefault(method, {})[name] = value
-    return options
+_parse_options = parse_method_options
 
 
 @bench_app.command("netcvr")

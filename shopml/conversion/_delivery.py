@@ -191,6 +191,15 @@ class DelayWeighted(StreamMethod):
             raise ValueError(f"weights_from must be 'classifier' or 'model', got {source!r}")
         return self.uses_window_classifier and source == "classifier"
 
+    def frozen_window_probs(
+        self, batch: Batch
+    ) -> tuple[torch.Tensor, torch.Tensor] | tuple[None, None]:
+        """(p(tn | observed negative), p(dp)) of the batch from the frozen classifier, or
+        (None, None) when the weights come from the model (``weights_from="model"``)."""
+        if not self.weights_from_classifier:
+            return None, None
+        return batch.aux["p_true_neg"], batch.aux["p_delayed_pos"]
+
     def prepare(
         self, features: np.ndarray, timeline: Timeline, windows: Windows, split: StreamSplit
     ) -> dict[str, np.ndarray]:

@@ -128,13 +128,11 @@ class DDFM(DelayWeighted):
         self, model: torch.nn.Module, out: dict[str, torch.Tensor], batch: Batch
     ) -> torch.Tensor:
         """DDFM CVR loss + refund loss."""
-        frozen = self.weights_from_classifier
         cvr = ddfm_cvr_loss(
             out["cvr_logit"],
             batch.kind,
             batch.aux["p_pay_late"],
             self.kinds,
-            batch.aux["p_true_neg"] if frozen else None,
-            batch.aux["p_delayed_pos"] if frozen else None,
+            *self.frozen_window_probs(batch),
         )
         return cvr + self.refund_term(out, batch)

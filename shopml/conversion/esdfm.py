@@ -90,10 +90,9 @@ class ESDFM(DelayWeighted):
     ) -> torch.Tensor:
         """ES-DFM-weighted CVR BCE (eq. 17–19) + refund loss."""
         logit = out["cvr_logit"]
-        if self.weights_from_classifier:
-            w_pos, w_neg = esdfm_classifier_weights(
-                batch.aux["p_true_neg"], batch.aux["p_delayed_pos"]
-            )
+        true_neg, delayed_pos = self.frozen_window_probs(batch)
+        if true_neg is not None:
+            w_pos, w_neg = esdfm_classifier_weights(true_neg, delayed_pos)
         else:
             w_pos, w_neg = esdfm_weights(detached_prob(logit), batch.aux["p_pay_late"])
         return weighted_by_label(logit, batch.y_cvr, w_pos, w_neg) + self.refund_term(out, batch)

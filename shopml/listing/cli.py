@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from shopml.cli_support import fail
+
 listing_app = typer.Typer(
     no_args_is_help=True,
     help="The seller's listing assistant (IPL): photos -> attributes -> draft without hallucination.",
@@ -20,9 +22,7 @@ listing_app = typer.Typer(
 console = Console()
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(code)
+_fail = fail
 
 
 def _parse_overrides(values: list[str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,8 +72,8 @@ class VectorCache:
                     "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)", rows
                 )
                 self._db.commit()
-            except sqlite3.Error:
-                pass
+            except sqlite3.Error as error:  # a full disk or a locked file must not fail a query
+                warnings.warn(f"could not cache {len(rows)} vectors: {error}", RuntimeWarning, stacklevel=2)
 
     def close(self) -> None:
         """Close the database."""

@@ -146,10 +146,10 @@ class UpliftEstimator(BaseEstimator):
         return np.asarray(self._predict(X), dtype=np.float64).reshape(X.shape[0], self.n_arms_)
 
     def _fit(self, X: np.ndarray, y: np.ndarray, arm_index: np.ndarray) -> None:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _fit")
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _predict")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

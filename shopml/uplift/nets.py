@@ -40,7 +40,7 @@ class NeuralUpliftEstimator(UpliftEstimator):
     """Base class of the torch estimators: fit loop, standardisation, per-arm outputs."""
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> Any:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _build")
 
     def _loss(self, module: Any, xb: Any, yb: Any, ab: Any) -> Any:
         """Factual loss: each row's output under its own arm against its labels."""

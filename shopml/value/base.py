@@ -202,7 +202,7 @@ class GmvMethod(StreamMethod):
 
     def deliver(self, timeline: Timeline, windows: Any, split: StreamSplit) -> Delivery:
         """The method's training stream (subclasses)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define its delivery policy")
 
     def pretrain_loss(self, model: nn.Module, out: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
         """Complete-label pre-training (single tower, or dual branches + router)."""

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from shopml.cli_support import fail, parse_method_options
+
 console = Console()
 DEMO_METHODS = ["pre_single", "online_single", "online_dual", "reader"]
 DEMO_CLICKS = 200_000
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(code)
+_fail = fail
 
 
-def _parse_options(values: list[str]) -> dict[str, dict]:
-    """--option reader.calibration=false -> {"reader": {"calibration": False}}."""
-    options: dict[str, dict] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        method, dot, name = key.partition(".")
-        if not sep or not dot:
-            raise _fail(f"--option must look like METHOD.NAME=VALUE, got {item!r}")
-        value: object = raw
-        if raw.lower() in ("true", "false"):
-            value = raw.lower() == "true"
-        else:
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-        options.setdefault(method, {})[name] = value
-    return options
+_parse_options = parse_method_options
 
 
 def bench_gmv(

@@ -12,6 +12,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -68,8 +69,8 @@ class FeatureCache:
                     "INSERT OR REPLACE INTO features (key, vec) VALUES (?, ?)", rows
                 )
                 self._db.commit()
-        except sqlite3.Error:  # a full disk or a locked file must not fail a prediction
-            pass
+        except sqlite3.Error as error:  # a full disk or a locked file must not fail a prediction
+            warnings.warn(f"could not cache {len(rows)} features: {error}", RuntimeWarning, stacklevel=2)
 
     def close(self) -> None:
         """Close the database."""

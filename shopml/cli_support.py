@@ -1,0 +1,37 @@
+"""What every `shopml` subcommand shares: the console, clear failures, METHOD.NAME=VALUE options."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+console = Console()
+
+
+def fail(message: str, code: int = 2, to: Console | None = None) -> typer.Exit:
+    """Print `message` as an error (markup in it is shown literally) and return the Exit to raise."""
+    (to or console).print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+def parse_method_options(values: list[str]) -> dict[str, dict]:
+    """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}."""
+    options: dict[str, dict] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        method, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise fail(f"--option must look like METHOD.NAME=VALUE, got {item!r}")
+        value: object = raw
+        if raw.lower() in ("true", "false"):
+            value = raw.lower() == "true"
+        else:
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+        options.setdefault(method, {})[name] = value
+    return options
