@@ -1,0 +1,140 @@
+"""Why is EFIN's PEHE above the S-learner's on the ``uplift`` preset? (a diagnosis)
+
+On the simulator's ``uplift`` preset (3 arms, conversion stage) EFIN's per-unit effects are
+further from the truth than a boosted-tree S-learner's. This script separates the two usual
+suspects on one world (100,000 units, the benchmark's split of seed 1, ``--epochs 5`` as the
+carded run):
+
+1. **Representation**: can EFIN's uplift path (treatment-aware attention pooling → uplift
+   tower) express the true effects at all? It is trained by least squares on the *true*
+   conversion effects (no outcome noise) and scored by R² on held-out units, beside a plain
+   MLP on the same features.
+2. **Learning from outcomes**: the fitted estimators' effects against the truth per arm -
+   correlation, spread (sd ratio) and the correlation with ``activity_score``, which drives
+   the push arm's (arm 3) effect with a *negative* sign.
+
+    python benchmarks/efin_diagnosis.py --card
+
+About 4 min on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+
+def capacity_r2(X: np.ndarray, tau: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict:
+    """Held-out R² per arm of EFIN's uplift path and of a plain MLP fitted to the true effects."""
+    import torch
+
+    from shopml.uplift.efin import EFINModule
+    from shopml.uplift.nets import mlp
+
+    x = torch.from_numpy(((X - X.mean(0)) / np.where(X.std(0) > 0, X.std(0), 1)).astype(np.float32))
+    scale = 50.0  # effects are ~0.01: scale the targets to unit order for Adam
+    y = torch.from_numpy(tau.astype(np.float32)) * scale
+    n_arms = tau.shape[1]
+    nets = {
+        "plain_mlp": mlp([X.shape[1], 64, 32], n_arms),
+        "efin_uplift_path": EFINModule(X.shape[1], n_arms, 1, 8, 64, True),
+    }
+    out = {}
+    for name, net in nets.items():
+        torch.manual_seed(0)
+        forward = (lambda b, net=net: net.parts(b)[1][:, :, 0]) if name != "plain_mlp" else net
+        opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+        for _ in range(15):
+            order = train[torch.randperm(len(train)).numpy()]
+            for s in range(0, len(order), 512):
+                rows = order[s : s + 512]
+                opt.zero_grad()
+                loss = ((forward(x[rows]) - y[rows]) ** 2).mean()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            pred = forward(x[test]).numpy() / scale
+        truth = tau[test]
+        out[name] = (1 - ((pred - truth) ** 2).mean(0) / truth.var(0)).tolist()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run both checks, print them, optionally write a card."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--card", action="store_true")
+    args = parser.parse_args(argv)
+
+    import torch
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from shopml.metrics.uplift import pehe
+    from shopml.uplift.base import get_method
+    from shopml.uplift.bench import UpliftBenchSpec, load_data, split
+
+    torch.set_num_threads(1)
+    spec = UpliftBenchSpec(data="preset", units=args.units)
+    data = load_data(spec, args.seed)
+    train, test = split(data, "conversion", spec.test_fraction, args.seed)
+    X = data.X.to_numpy(dtype=np.float64)
+    tau = data.truth["conversion"]
+    activity = data.X["activity_score"].to_numpy()
+
+    r2 = capacity_r2(X, tau, train, test)
+    print("1. R² of fits to the true effects (held out), per arm:")
+    for name, values in r2.items():
+        print(f"   {name:<18} " + "  ".join(f"{v:.3f}" for v in values))
+
+    y = data.labels["conversion"].astype(float)
+    estimators = {
+        "s_learner": lambda: get_method("s_learner")(
+            HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=0)
+        ),
+        "efin": lambda: get_method("efin")(epochs=args.epochs),
+        "ecup": lambda: get_method("ecup")(epochs=args.epochs),
+    }
+    truth = tau[test]
+    true_activity = [float(np.corrcoef(activity[test], truth[:, a])[0, 1]) for a in range(3)]
+    print(
+        "2. fitted on outcomes; per arm: corr(estimate, truth) | sd ratio | corr(estimate, activity)"
+    )
+    print(f"   {'truth':<10} corr with activity " + "  ".join(f"{v:+.2f}" for v in true_activity))
+    results = []
+    for name, make in estimators.items():
+        start = time.perf_counter()
+        labels = data.chain() if name == "ecup" else y
+        est = make().fit(X[train], labels[train], treatment=data.treatment[train])
+        pred = est.predict(X[test])
+        wall = time.perf_counter() - start
+        corr = [float(np.corrcoef(truth[:, a], pred[:, a])[0, 1]) for a in range(3)]
+        ratio = [float(pred[:, a].std() / truth[:, a].std()) for a in range(3)]
+        act = [float(np.corrcoef(activity[test], pred[:, a])[0, 1]) for a in range(3)]
+        error = pehe(truth.ravel(), pred.ravel())
+        print(f"   {name:<10} PEHE {error:.4f} | " + "  ".join(f"{v:+.2f}" for v in corr) + " | "
+              + "  ".join(f"{v:.2f}" for v in ratio) + " | "
+              + "  ".join(f"{v:+.2f}" for v in act), flush=True)  # fmt: skip
+        metrics = {"pehe": error}
+        for a in range(3):
+            metrics[f"corr_arm{a + 1}"] = corr[a]
+            metrics[f"sd_ratio_arm{a + 1}"] = ratio[a]
+            metrics[f"activity_corr_arm{a + 1}"] = act[a]
+        results.append({"method": name, "metrics": metrics, "wall_s": round(wall, 1)})
+    if args.card:
+        from shopml.report.cards import write_card
+
+        path = write_card(
+            "efin_diagnosis", {"name": "uplift", "preset": "uplift", "clicks": args.units},
+            args.seed, vars(args), results,
+            name=f"efin_diagnosis-uplift-{args.units}-seed{args.seed}",
+            extra={"capacity_r2": r2, "truth_activity_corr": true_activity},
+        )  # fmt: skip
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
