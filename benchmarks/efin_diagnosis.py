@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--card", action="store_true")
+    parser.add_argument(
+        "--variants", action="store_true",
+        help="also fit EFIN variants (20 epochs: default, no constraint, no detach, width 32)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
 
     import torch
@@ -98,6 +102,14 @@ def main(argv: list[str] | None = None) -> None:
         "efin": lambda: get_method("efin")(epochs=args.epochs),
         "ecup": lambda: get_method("ecup")(epochs=args.epochs),
     }
+    if args.variants:
+        efin = get_method("efin")
+        estimators |= {
+            "efin_20_epochs": lambda: efin(),
+            "efin_no_constraint": lambda: efin(constraint_weight=0.0),
+            "efin_no_detach": lambda: efin(detach_control=False),
+            "efin_width_32": lambda: efin(embed_dim=32),
+        }
     truth = tau[test]
     true_activity = [float(np.corrcoef(activity[test], truth[:, a])[0, 1]) for a in range(3)]
     print(
