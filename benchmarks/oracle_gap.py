@@ -31,17 +31,25 @@ import time
 import numpy as np
 
 
-def oracle_gap(clicks: int, seed: int, threads: int, model: dict) -> tuple[dict, dict, dict, float]:
-    """(oracle metrics, truth metrics, dataset card, wall seconds) of one world size."""
+def oracle_gap(
+    clicks: int, seed: int, threads: int, model: dict, params: dict, blank: list[str]
+) -> tuple[dict, dict, dict, float]:
+    """(oracle metrics, truth metrics, dataset card, wall seconds) of one world size; the
+    preset constants `params` are overridden and the fields `blank` hidden (code 0 for all)."""
     from shopml.conversion.base import ModelConfig, get_method
     from shopml.conversion.bench import BenchSpec, load_log, run_config
     from shopml.conversion.trainer import StreamData, run_stream, stream_metrics
 
     start = time.perf_counter()
-    spec = BenchSpec(clicks=clicks, seeds=[seed])
+    spec = BenchSpec(clicks=clicks, seeds=[seed], preset_params=params)
     log, dataset, truth = load_log(spec, seed)
     config = run_config(spec, seed).model_copy(update={"model": ModelConfig(**model)})
     data = StreamData.from_log(log, config.windows, config.stream)
+    names = [f.name for f in log.spec.by_kind("categorical")]
+    for name in blank:
+        if name not in names:
+            raise ValueError(f"--blank: {name!r} is not a categorical field ({names})")
+        data.x[:, names.index(name)] = 0
     del log
     result = run_stream(get_method("oracle", config.model), data, config, progress=True,
                         threads=threads)  # fmt: skip
@@ -60,15 +68,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pretrain-epochs", type=int, default=1)
     parser.add_argument("--stream-lr", type=float, default=3e-4)
+    parser.add_argument(
+        "--preset-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a cascade constant, e.g. drift_sd=0 (repeatable)",
+    )
+    parser.add_argument("--blank", default="", help="fields to hide from the Oracle, e.g. u_1,i_2")
     parser.add_argument("--card", action="store_true", help="write a result card per size")
     args = parser.parse_args(argv)
+    params = {}
+    for item in args.preset_param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--preset-param {item!r}: expected NAME=VALUE")
+        params[name] = float(value)
+    blank = [b for b in args.blank.split(",") if b]
+    variant = "".join(f"-{k}{v:g}" for k, v in sorted(params.items())) + "".join(
+        f"-blank_{b}" for b in blank
+    )
     model = {"pretrain_epochs": args.pretrain_epochs, "stream_lr": args.stream_lr}
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if not sizes or min(sizes) < 300_000:
         parser.error("--sizes: give click counts of at least 300,000 (the protocol needs 25 days)")
     rows = []
     for clicks in sizes:
-        oracle, bayes, dataset, wall = oracle_gap(clicks, args.seed, args.threads, model)
+        oracle, bayes, dataset, wall = oracle_gap(
+            clicks, args.seed, args.threads, model, params, blank
+        )
         rows.append((clicks, oracle, bayes, wall))
         print(f"{clicks:>11,} clicks: Oracle NetCVR AUC {oracle['netcvr_auc']:.4f}, Bayes "
               f"{bayes['netcvr_auc']:.4f}, gap {bayes['netcvr_auc'] - oracle['netcvr_auc']:.4f} "
@@ -83,10 +111,10 @@ def main(argv: list[str] | None = None) -> None:
             path = write_card(
                 "oracle_gap", dataset, args.seed,
                 {"sizes": sizes, "threads": args.threads, "protocol": "shopml bench netcvr (full)",
-                 "model": model},
+                 "model": model, "preset_params": params, "blank": blank},
                 [{"method": "oracle", "metrics": metrics, "wall_s": round(wall, 1)}],
                 bayes_limit={k: bayes[k] for k in ("cvr_auc", "netcvr_auc")},
-                name=f"oracle_gap-cascade-{clicks}-seed{args.seed}",
+                name=f"oracle_gap-cascade{variant}-{clicks}-seed{args.seed}",
             )  # fmt: skip
             print(f"wrote {path}")
     print(f"\n{'clicks':>11} {'CVR AUC':>8} {'gap':>7} {'NetCVR AUC':>11} {'gap':>7} {'wall s':>7}")
