@@ -50,6 +50,8 @@ def oracle_gap(
         if name not in names:
             raise ValueError(f"--blank: {name!r} is not a categorical field ({names})")
         data.x[:, names.index(name)] = 0
+    if blank:  # a different model input: keep its card apart from the plain world's
+        dataset = {**dataset, "name": f"{dataset['name']}[blank={','.join(blank)}]"}
     del log
     result = run_stream(get_method("oracle", config.model), data, config, progress=True,
                         threads=threads)  # fmt: skip

@@ -35,9 +35,10 @@ class ModelConfig(BaseModel):
     # the Oracle included, ended below the frozen Pretrained model (chosen on seed 0, shared by all).
     # A later sweep for the Oracle alone (2M clicks, seed 0; benchmarks/oracle_gap.py) found one
     # pre-training epoch and stream_lr 3e-4 better for it (NetCVR AUC 0.7803 against 0.7725 with
-    # 2 epochs; 4 epochs over-fit: 0.7171), but with those values FNC and FNW fell *below*
-    # Pretrained on 2M clicks (seed 1: 0.7209 / 0.7290 against 0.7629): the shared defaults stay
-    # here, the Oracle-only values are used by the Bayes-gap check (docs/conversion.md).
+    # 2 epochs; 4 epochs over-fit: 0.7171), but with those values every delayed-label method
+    # fell *below* Pretrained on 2M clicks (seed 1: FNC 0.7209 ... TESLA 0.7401 against 0.7629;
+    # card netcvr_config_study-*): the shared defaults stay here, the Oracle-only values are
+    # used by the Bayes-gap check (benchmarks/oracle_gap.py, docs/conversion.md).
     stream_lr: float = 1e-4
     batch_size: int = 512
     pretrain_epochs: int = 2
