@@ -297,6 +297,7 @@ def run_stream(
     tasks reusing the protocol, e.g. GMV); `threads` sets torch's thread count (default 1-2).
     """
     wall = time.perf_counter()
+    _check_architecture(method, config)
     torch.set_num_threads(threads or default_threads())
     trainer = StreamTrainer(method, data, config)
     split, tl = data.split, data.timeline
@@ -395,6 +396,22 @@ def run_stream(
         trainer.train_samples,
         trainer.train_s,
     )
+
+
+def _check_architecture(method: StreamMethod, config: RunConfig) -> None:
+    """Refuse a method whose network sizes differ from the run's: the method builds the network
+    from its own ModelConfig, the run trains it with ``config.model``, so a mismatch would
+    silently ignore the run's ``embed_dim`` / ``hidden``."""
+    own = getattr(method, "config", None)
+    if not isinstance(own, ModelConfig):
+        return
+    for name in ("embed_dim", "hidden"):
+        if getattr(own, name) != getattr(config.model, name):
+            raise ValueError(
+                f"method {method.name!r} was built with {name}={getattr(own, name)} but the run's "
+                f"config.model has {name}={getattr(config.model, name)}; build it with "
+                f"get_method({method.name!r}, config.model)"
+            )
 
 
 def _slice_mean(fn, y: np.ndarray, p: np.ndarray, slice_id: np.ndarray, need_both: bool) -> float:

@@ -73,3 +73,10 @@ def test_evaluation_is_on_the_next_slice_with_complete_labels(small_world):
     assert (
         bayes["netcvr_auc"] > result.metrics["netcvr_auc"] - 0.02
     )  # the truth ranks at least about as well
+
+
+def test_run_refuses_a_method_built_with_other_network_sizes(small_world):
+    """The method builds the network, the run trains it: sizes must agree, not be dropped."""
+    _, config, data = small_world
+    with pytest.raises(ValueError, match=r"hidden=\[128, 64\].*hidden=\[16\]"):
+        run_stream(get_method("oracle"), data, config, progress=False)
