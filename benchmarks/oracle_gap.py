@@ -52,6 +52,10 @@ def oracle_gap(
         data.x[:, names.index(name)] = 0
     if blank:  # a different model input: keep its card apart from the plain world's
         dataset = {**dataset, "name": f"{dataset['name']}[blank={','.join(blank)}]"}
+    arch = {k: model[k] for k in ("embed_dim", "hidden") if k in model}
+    if arch:  # a different network: its own table too
+        tag = ",".join(f"{k}={v}" for k, v in arch.items()).replace(" ", "")
+        dataset = {**dataset, "name": f"{dataset['name']}[{tag}]"}
     del log
     result = run_stream(get_method("oracle", config.model), data, config, progress=True,
                         threads=threads)  # fmt: skip
@@ -70,6 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pretrain-epochs", type=int, default=1)
     parser.add_argument("--stream-lr", type=float, default=3e-4)
+    parser.add_argument("--embed-dim", type=int, default=None, help="network width (default 8)")
+    parser.add_argument("--hidden", default=None, help="MLP sizes, e.g. 256,256,128")
     parser.add_argument(
         "--preset-param",
         action="append",
@@ -80,6 +86,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--blank", default="", help="fields to hide from the Oracle, e.g. u_1,i_2")
     parser.add_argument("--card", action="store_true", help="write a result card per size")
     args = parser.parse_args(argv)
+    model = {"pretrain_epochs": args.pretrain_epochs, "stream_lr": args.stream_lr}
+    sizes_tag = ""
+    if args.embed_dim is not None:
+        model["embed_dim"] = args.embed_dim
+        sizes_tag += f"-embed{args.embed_dim}"
+    if args.hidden is not None:
+        model["hidden"] = [int(h) for h in args.hidden.split(",") if h]
+        sizes_tag += "-hidden" + "_".join(str(h) for h in model["hidden"])
     params = {}
     for item in args.preset_param:
         name, sep, value = item.partition("=")
@@ -87,10 +101,11 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--preset-param {item!r}: expected NAME=VALUE")
         params[name] = float(value)
     blank = [b for b in args.blank.split(",") if b]
-    variant = "".join(f"-{k}{v:g}" for k, v in sorted(params.items())) + "".join(
-        f"-blank_{b}" for b in blank
+    variant = (
+        "".join(f"-{k}{v:g}" for k, v in sorted(params.items()))
+        + "".join(f"-blank_{b}" for b in blank)
+        + sizes_tag
     )
-    model = {"pretrain_epochs": args.pretrain_epochs, "stream_lr": args.stream_lr}
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if not sizes or min(sizes) < 300_000:
         parser.error("--sizes: give click counts of at least 300,000 (the protocol needs 25 days)")
