@@ -47,8 +47,10 @@ the best predictor from the features for that limit to mean something (an earlie
 drove the logits by per-user / per-item latents that the fields revealed only through
 coarse noisy codes, with no id field; a model trained on 300k clicks reached NetCVR AUC
 0.69 against the truth's 0.80). The remaining gap of a trained model is estimation (finite
-data: a user clicks ~20 times, so id effects are kept small) plus, for a frozen model, the
-drift; ``benchmarks/bayes_gap.py`` measures both.
+data: a user clicks ~20 times, so id effects are kept small), the drift, and what the model
+cannot learn; ``benchmarks/bayes_gap.py`` and ``benchmarks/oracle_gap.py`` measure them (the
+stream Oracle's NetCVR gap: 0.027 at 2M clicks, levelling off near 0.013 by 16M, 0.013 in a
+drift-free 8M world; docs/conversion.md).
 
 Truth is the probability *within* the attribution window, exactly as labels are drawn:
 p_pay = sigmoid(eta) * F_pay(W | x) and p_refund_given_pay = sigmoid(rho) * F_ref(W | x);
