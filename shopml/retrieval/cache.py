@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from shopml.sqlite_vectors import SqliteVectors
 
 __all__ = ["VectorCache", "text_keys"]
 
@@ -29,53 +30,30 @@ class VectorCache:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB)")
-        self._db.commit()
+        self._store = SqliteVectors(self.path, "vectors")
 
     def get_many(self, keys: Sequence[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(vectors (n, dim), found mask (n,)) for `keys`; missing rows are zero."""
         out = np.zeros((len(keys), dim), dtype=np.float32)
         found = np.zeros(len(keys), dtype=bool)
-        position = {k: i for i, k in enumerate(keys)}
-        unique = list(position)
-        with self._lock:
-            try:
-                for start in range(0, len(unique), 500):
-                    chunk = unique[start : start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    rows = self._db.execute(
-                        f"SELECT key, vec FROM vectors WHERE key IN ({marks})", chunk
-                    ).fetchall()
-                    for key, blob in rows:
-                        vec = np.frombuffer(blob, dtype=np.float32)
-                        if vec.shape == (dim,):
-                            out[position[key]] = vec
-                            found[position[key]] = True
-            except sqlite3.Error:
-                return out, np.zeros(len(keys), dtype=bool)
-        # repeated keys: copy from the first occurrence
-        firsts = np.array([position[k] for k in keys])
-        return out[firsts], found[firsts]
+        try:
+            stored = self._store.fetch(keys)
+        except sqlite3.Error:
+            return out, found
+        for i, key in enumerate(keys):
+            vec = stored.get(key)
+            if vec is not None and vec.shape == (dim,):
+                out[i] = vec
+                found[i] = True
+        return out, found
 
     def put_many(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Store `vectors` under `keys` (errors such as a full disk are ignored)."""
-        rows = [
-            (k, np.ascontiguousarray(v, dtype=np.float32).tobytes())
-            for k, v in zip(keys, vectors, strict=True)
-        ]
-        with self._lock:
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO vectors (key, vec) VALUES (?, ?)", rows
-                )
-                self._db.commit()
-            except sqlite3.Error as error:  # a full disk or a locked file must not fail a query
-                warnings.warn(f"could not cache {len(rows)} vectors: {error}", RuntimeWarning, stacklevel=2)
+        try:
+            self._store.store(zip(keys, vectors, strict=True))
+        except sqlite3.Error as error:  # a full disk or a locked file must not fail a query
+            warnings.warn(f"could not cache {len(keys)} vectors: {error}", RuntimeWarning, stacklevel=2)
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._store.close()

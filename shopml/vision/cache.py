@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from shopml.sqlite_vectors import SqliteVectors
 
 
 def cache_dir() -> Path:
@@ -37,42 +38,21 @@ class FeatureCache:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else cache_dir() / "image_features.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         # shared across a web server's worker threads: one connection guarded by a lock
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
-        with self._lock:
-            self._db.execute("CREATE TABLE IF NOT EXISTS features (key TEXT PRIMARY KEY, vec BLOB)")
-            self._db.commit()
+        self._store = SqliteVectors(self.path, "features")
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among `keys` (missing keys are absent from the result)."""
-        found: dict[str, np.ndarray] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            with self._lock:
-                rows = self._db.execute(
-                    f"SELECT key, vec FROM features WHERE key IN ({marks})", chunk
-                ).fetchall()
-            for key, blob in rows:
-                found[key] = np.frombuffer(blob, dtype=np.float32).copy()
-        return found
+        return {key: vec.copy() for key, vec in self._store.fetch(keys).items()}
 
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
         """Store vectors (float32) under their keys, replacing old values."""
-        rows = [(k, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for k, v in items]
+        items = list(items)
         try:
-            with self._lock:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO features (key, vec) VALUES (?, ?)", rows
-                )
-                self._db.commit()
+            self._store.store(items)
         except sqlite3.Error as error:  # a full disk or a locked file must not fail a prediction
-            warnings.warn(f"could not cache {len(rows)} features: {error}", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"could not cache {len(items)} features: {error}", RuntimeWarning, stacklevel=2)
 
     def close(self) -> None:
         """Close the database."""
-        with self._lock:
-            self._db.close()
+        self._store.close()
