@@ -8,9 +8,13 @@ complete, as the Oracle sees them), fits
 
 * ``lr``: logistic regression on one-hot fields (sklearn lbfgs on a sparse design; CVR on
   all clicks with y = paid within 3 d, RFR on paid clicks with y = refunded within 3 d);
+* ``lr_crosses`` (``--crosses``): the same regression with, in addition, one-hot crosses of
+  the field pairs the truth interacts (the preset's :data:`PAIRS` and promotion x crowd tag):
+  nearly the truth's own functional form (full-rank crosses instead of low-rank factors), so
+  its gap is close to the estimation error a well-specified model makes on this much data;
 * ``dualtower``: the project's cascaded embedding + MLP model
   (:class:`shopml.conversion.base.DualTower`), a few epochs of Adam, batch 2048, frozen
-  after the training period;
+  after the training period (``--per-epoch``: scored after every epoch);
 * ``dualtower_online``: the same model kept learning day by day after the training period
   (predict a day, then train one pass on it, labels complete - the Oracle's protocol), so it
   tracks the drift,
@@ -19,6 +23,14 @@ and prints test AUC for CVR and NetCVR (p_net = p_cvr * (1 - p_rfr)) beside the 
 on the same clicks, and the gaps. Small CPU job (2M clicks: about 5 min on 2 cores).
 
     python benchmarks/bayes_gap.py --clicks 2000000 --seed 1
+    # how close can any model get? drift-free 4M world (cards in docs/conversion.md, 20 min each)
+    python benchmarks/bayes_gap.py --clicks 4000000 --threads 1 --crosses --per-epoch \
+        --lr-c 0.1,0.03 --skip dualtower_online --preset-param drift_sd=0 \
+        --preset-param global_drift_sd=0 --preset-param refund_drift_sd=0 --card
+    python benchmarks/bayes_gap.py --clicks 4000000 --threads 1 --crosses --per-epoch \
+        --blind u_1,i_2 --lr-c 0.3,0.1,0.03,0.01 --skip dualtower_online \
+        --preset-param drift_sd=0 --preset-param global_drift_sd=0 \
+        --preset-param refund_drift_sd=0 --card
 """
 
 from __future__ import annotations
@@ -43,6 +55,17 @@ def _onehot(x: np.ndarray, cards: list[int]):
         (np.ones(n * f, dtype=np.float32), cols, np.arange(0, n * f + 1, f, dtype=np.int64)),
         shape=(n, int(sum(cards))),
     )
+
+
+def pair_crosses(x: np.ndarray, names: list[str], cards: list[int]) -> tuple[np.ndarray, list[int]]:
+    """x with one extra column per interacting field pair (code of the pair), and vocabularies."""
+    from shopml.data.simulate.cascade import PAIRS
+
+    pairs = [(p.user_field, p.item_field) for p in PAIRS] + [("u_3", "c_5")]  # promo x crowd
+    index = {name: i for i, name in enumerate(names)}
+    extra = [x[:, index[a]] * cards[index[b]] + x[:, index[b]] for a, b in pairs]
+    vocab = [cards[index[a]] * cards[index[b]] for a, b in pairs]
+    return np.concatenate([x, np.stack(extra, axis=1)], axis=1), cards + vocab
 
 
 def fit_lr(x, y_cvr, paid, y_rfr, x_test, cards, c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -89,9 +112,7 @@ class Tower:
                 if len(idx) < 2:  # BatchNorm needs two rows
                     continue
                 out = self.model(xt[idx])
-                loss = masked_bce(out["cvr_logit"], yc[idx]) + masked_bce(
-                    out["rfr_logit"], yr[idx]
-                )
+                loss = masked_bce(out["cvr_logit"], yc[idx]) + masked_bce(out["rfr_logit"], yr[idx])
                 self.opt.zero_grad()
                 (loss / len(idx)).backward()
                 self.opt.step()
@@ -108,6 +129,25 @@ class Tower:
             )
 
 
+def _dataset_name(args: argparse.Namespace, params: dict) -> str:
+    """The preset, with its overridden constants and hidden fields in brackets."""
+    parts = [f"{k}={v}" for k, v in sorted(params.items())]
+    parts += [f"blind={f}" for f in filter(None, args.blind.split(","))]
+    return f"{args.preset}[{','.join(parts)}]" if parts else args.preset
+
+
+def _card_name(args: argparse.Namespace, params: dict) -> str | None:
+    """The default card name for the default study, a descriptive one for any variant."""
+    variant = "".join(f"-{k}{v:g}" for k, v in sorted(params.items()))
+    variant += "".join(f"-blind_{f}" for f in filter(None, args.blind.split(",")))
+    variant += "-crosses" * args.crosses + "-per_epoch" * args.per_epoch
+    if args.lr_c != "0.5":
+        variant += f"-lr_c{args.lr_c.replace(',', '_')}"
+    if not variant and args.clicks == 2_000_000:
+        return None
+    return f"bayes_gap-{args.preset}{variant}-{args.clicks}-seed{args.seed}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Simulate, split, fit, print the AUC table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -117,10 +157,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=2048)
-    parser.add_argument("--lr-c", type=float, default=0.5, help="inverse L2 strength of the LR")
+    parser.add_argument(
+        "--lr-c", default="0.5", help="inverse L2 strength of the LR (several: comma-separated)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip", default="", help="comma-separated methods to skip")
     parser.add_argument("--card", action="store_true", help="write a result card")
+    parser.add_argument("--crosses", action="store_true", help="also fit lr_crosses")
+    parser.add_argument("--per-epoch", action="store_true", help="score the frozen tower per epoch")
+    parser.add_argument(
+        "--preset-param", action="append", default=[], metavar="NAME=VALUE",
+        help="override a preset constant (repeatable), e.g. drift_sd=0",
+    )  # fmt: skip
     parser.add_argument(
         "--blind", default="", help="comma-separated fields the models do not see (codes set to 0)"
     )
@@ -134,7 +182,13 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    result = simulate(args.preset, args.clicks, args.seed)
+    params = {}
+    for item in args.preset_param:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--preset-param takes NAME=VALUE, got {item!r}")
+        params[name] = float(value)
+    result = simulate(args.preset, args.clicks, args.seed, params or None)
     log, truth = result.log, result.truth
     names = log.spec.names
     cards = [f.vocab_size for f in log.spec.features]
@@ -164,17 +218,41 @@ def main(argv: list[str] | None = None) -> None:
     def add(name: str, p_cvr: np.ndarray, p_rfr: np.ndarray, seconds: float) -> None:
         rows.append((name, auc(yc, p_cvr), auc(yn, p_cvr * (1 - p_rfr)), seconds))
 
-    if "lr" not in skip:
-        t0 = time.perf_counter()
-        pc, pr = fit_lr(x[train], y_cvr[train], paid[train], np.nan_to_num(y_rfr[train]), x[test],
-                        cards, args.lr_c)  # fmt: skip
-        add("lr one-hot", pc, pr, time.perf_counter() - t0)
+    strengths = [float(c) for c in str(args.lr_c).split(",")]
+    designs = [("lr one-hot", x, cards)] if "lr" not in skip else []
+    if args.crosses:
+        designs.append(("lr crosses", *pair_crosses(x, names, cards)))
+    for label, design, vocab in designs:
+        for c in strengths:
+            t0 = time.perf_counter()
+            pc, pr = fit_lr(design[train], y_cvr[train], paid[train],
+                            np.nan_to_num(y_rfr[train]), design[test], vocab, c)  # fmt: skip
+            add(
+                label if len(strengths) == 1 else f"{label} c{c:g}",
+                pc,
+                pr,
+                time.perf_counter() - t0,
+            )
     if "dualtower" not in skip or "dualtower_online" not in skip:
         t0 = time.perf_counter()
         tower = Tower(cards, args.seed, args.lr, args.batch)
-        tower.fit(x[train], y_cvr[train], y_rfr[train], args.epochs)
+        for epoch in range(1, args.epochs + 1) if args.per_epoch else ():
+            tower.fit(x[train], y_cvr[train], y_rfr[train], 1)
+            if epoch < args.epochs:
+                add(
+                    f"dualtower frozen {epoch} ep",
+                    *tower.predict(x[test]),
+                    time.perf_counter() - t0,
+                )
+        if not args.per_epoch:
+            tower.fit(x[train], y_cvr[train], y_rfr[train], args.epochs)
         if "dualtower" not in skip:
-            add(f"dualtower frozen ({args.epochs} ep)", *tower.predict(x[test]), time.perf_counter() - t0)
+            label = (
+                f"dualtower frozen {args.epochs} ep"
+                if args.per_epoch
+                else (f"dualtower frozen ({args.epochs} ep)")
+            )
+            add(label, *tower.predict(x[test]), time.perf_counter() - t0)
         if "dualtower_online" not in skip:
             pc, pr = np.empty(test.sum(), np.float32), np.empty(test.sum(), np.float32)
             test_pos = np.cumsum(test) - 1
@@ -204,12 +282,13 @@ def main(argv: list[str] | None = None) -> None:
         ]
         path = write_card(
             "bayes_gap",
-            {"name": args.preset, "preset": args.preset, "clicks": args.clicks,
+            {"name": _dataset_name(args, params), "preset": args.preset, "clicks": args.clicks,
              "sha256": sha256_config(result.config)},
             args.seed,
             vars(args),
             results,
             bayes_limit={"cvr_auc": truth_cvr, "netcvr_auc": truth_net},
+            name=_card_name(args, params),
         )  # fmt: skip
         print(f"wrote {path}")
 
