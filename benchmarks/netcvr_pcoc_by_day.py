@@ -5,6 +5,7 @@ Checks where DDFM's over-prediction comes from. Prints one line per method and s
     python benchmarks/netcvr_pcoc_by_day.py
     python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates
     python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --stream-lr 3e-4 --seeds 1
+    python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --lag-delayed-positives
 
 ``--gap-duplicates`` (a diagnostic, not a protocol option): the stream normally delivers
 samples of the *streaming* clicks only, so during its first 3 days (the attribution window)
@@ -14,7 +15,10 @@ of the leakage gap deliver too (only what falls inside the stream is kept, as al
 delayed positives at pay time and real negatives at click + 3 d), so the duplicate stream is
 in steady state from its first slice. ``--stream-lr`` overrides the online learning rate, to
 see whether a drift of PCOC over the days is the model moving towards its loss's fixed point
-(faster with a larger step).
+(faster with a larger step). ``--lag-delayed-positives`` (also a diagnostic) delivers the
+delayed-positive duplicates at click + attribution window instead of at pay time, the lag
+of DDFM's real-negative duplicates, so both sides of the duplicated estimator reach the
+online learner equally late. Each line also gives the pooled CVR AUC over the stream.
 """
 
 import argparse
@@ -25,6 +29,7 @@ from shopml.conversion import _delivery
 from shopml.conversion.base import get_method
 from shopml.conversion.bench import BenchSpec, load_log, run_config
 from shopml.conversion.trainer import StreamData, run_stream
+from shopml.metrics.classification import auc
 
 
 def _deliver_gap_clicks_too() -> None:
@@ -40,15 +45,30 @@ def _deliver_gap_clicks_too() -> None:
     _delivery.DeliveryBuilder.__init__ = widened
 
 
+def _lag_delayed_positives(lag_s: int) -> None:
+    """Make every builder deliver pay duplicates at click + `lag_s` instead of at pay time."""
+
+    def at_window_end(self, kind, after_window_s=None):
+        rows = self.rows[self.timeline.paid[self.rows]]
+        if after_window_s is not None:
+            late = self.timeline.pay_ts[rows] > self.timeline.click_ts[rows] + after_window_s
+            rows = rows[late]
+        self.add(rows, self.timeline.click_ts[rows] + lag_s, 1.0, kind)
+
+    _delivery.DeliveryBuilder.pay_duplicates = at_window_end
+
+
 def main() -> None:
     """Print CVR PCOC by stream day for DDFM, ES-DFM and Oracle."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--gap-duplicates", action="store_true")
     parser.add_argument("--stream-lr", type=float, default=None)
+    parser.add_argument("--lag-delayed-positives", action="store_true")
     args = parser.parse_args()
     if args.gap_duplicates:
         _deliver_gap_clicks_too()
+
     spec = BenchSpec(clicks=300_000, quick=True)
     for seed in (int(s) for s in args.seeds.split(",")):
         config = run_config(spec, seed)
@@ -56,6 +76,8 @@ def main() -> None:
             config.model.stream_lr = args.stream_lr
         log, _, _ = load_log(spec, seed)
         data = StreamData.from_log(log, config.windows, config.stream)
+        if args.lag_delayed_positives:
+            _lag_delayed_positives(config.windows.conversion_attribution_s)
         cache = {}
         for name in ("ddfm", "esdfm", "oracle"):
             method = get_method(name, config.model)
@@ -69,7 +91,7 @@ def main() -> None:
             ]
             pooled = res.p_cvr.mean() / y.mean()
             print(f"seed {seed} {name:<7} CVR PCOC by stream day:", "  ".join(out),
-                  f"| all days {pooled:.2f}", flush=True)  # fmt: skip
+                  f"| all days {pooled:.2f} | CVR AUC {auc(y, res.p_cvr):.4f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

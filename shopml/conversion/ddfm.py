@@ -48,6 +48,13 @@ refund duplicate at refund time for later refunds. Only samples delivered in
 
 Refund tower: plain BCE as the official ``re*`` trainer;
 ``refund_debias=True`` applies FNW weights (the zero-refund-window limit).
+
+Calibration: in the stream DDFM over-predicts (CVR PCOC ~1.3), and more so with a larger
+online step. Both estimators are unbiased only once both sides of a click have arrived, but
+delayed positives come at pay time (hours) and real negatives at click + 3 d, and an online
+learner weights recent samples most. Delivering the positives at click + 3 d too brings PCOC
+to the Oracle's at no loss of AUC (``benchmarks/netcvr_pcoc_by_day.py
+--lag-delayed-positives``, docs/conversion.md). The published delivery is kept.
 """
 
 from __future__ import annotations
