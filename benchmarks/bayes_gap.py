@@ -177,17 +177,15 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from shopml.data.simulate import simulate
+    from shopml.data.simulate import parse_preset_params, simulate
     from shopml.metrics.classification import auc
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    params = {}
-    for item in args.preset_param:
-        name, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--preset-param takes NAME=VALUE, got {item!r}")
-        params[name] = float(value)
+    try:
+        params = parse_preset_params(args.preset_param, numbers_only=True)
+    except ValueError as exc:
+        parser.error(str(exc))
     result = simulate(args.preset, args.clicks, args.seed, params or None)
     log, truth = result.log, result.truth
     names = log.spec.names

@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--blank", default="", help="fields to hide from the Oracle, e.g. u_1,i_2")
     parser.add_argument("--card", action="store_true", help="write a result card per size")
     args = parser.parse_args(argv)
+    from shopml.data.simulate import parse_preset_params
+
     model = {"pretrain_epochs": args.pretrain_epochs, "stream_lr": args.stream_lr}
     sizes_tag = ""
     if args.embed_dim is not None:
@@ -94,12 +96,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.hidden is not None:
         model["hidden"] = [int(h) for h in args.hidden.split(",") if h]
         sizes_tag += "-hidden" + "_".join(str(h) for h in model["hidden"])
-    params = {}
-    for item in args.preset_param:
-        name, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"--preset-param {item!r}: expected NAME=VALUE")
-        params[name] = float(value)
+    try:
+        params = parse_preset_params(args.preset_param, numbers_only=True)
+    except ValueError as exc:
+        parser.error(str(exc))
     blank = [b for b in args.blank.split(",") if b]
     variant = (
         "".join(f"-{k}{v:g}" for k, v in sorted(params.items()))

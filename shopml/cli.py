@@ -53,6 +53,7 @@ def _family_modules() -> list:
             found.append(importlib.import_module(name))
     return found
 
+
 # Published CASCADE statistics (TESLA, arXiv 2601.19965, Table 1 / Appendix): the cascade preset's targets.
 CASCADE_TARGETS = {
     "cvr": (0.091, "0.081–0.101"),
@@ -298,15 +299,12 @@ def bench_netcvr(
         raise _fail(f"unknown methods {unknown}; choose from {', '.join(known)}")
     if preset_param and data is not None:
         raise _fail("--preset-param applies to simulated data, not to --data")
-    params = {}
-    for item in preset_param:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise _fail(f"--preset-param must look like NAME=VALUE, got {item!r}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _fail(f"--preset-param {key}: {raw!r} is not a number or JSON value") from exc
+    from shopml.data.simulate import parse_preset_params
+
+    try:
+        params = parse_preset_params(preset_param)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
     spec = BenchSpec(
         preset_params=params,
         preset=None if data is not None else (preset or "cascade"),

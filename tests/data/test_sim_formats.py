@@ -2,6 +2,7 @@
 read back with pandas the way the official code reads them."""
 
 import ast
+import re
 
 import numpy as np
 import pandas as pd
@@ -131,3 +132,24 @@ def test_layout_needs_standard_fields(tmp_path):
             write(result, tmp_path, fmt)
     with pytest.raises(ValueError, match="unknown format"):
         write(result, tmp_path, "nope")
+
+
+def test_parse_preset_params_reads_json_values_and_names_bad_items():
+    from shopml.data.simulate import parse_preset_params
+
+    assert parse_preset_params(["drift_sd=0.7", "n_days=10", "flag=true"]) == {
+        "drift_sd": 0.7,
+        "n_days": 10,
+        "flag": True,
+    }
+    assert parse_preset_params([]) == {}
+    with pytest.raises(ValueError, match="must look like NAME=VALUE, got 'drift_sd'"):
+        parse_preset_params(["drift_sd"])
+    with pytest.raises(ValueError, match="must look like NAME=VALUE, got '=1'"):
+        parse_preset_params(["=1"])
+    with pytest.raises(ValueError, match="drift_sd: 'high' is not a number or JSON value"):
+        parse_preset_params(["drift_sd=high"])
+    assert parse_preset_params(["drift_sd=0"], numbers_only=True) == {"drift_sd": 0.0}
+    for raw in ("[1]", "true", '"a"'):
+        with pytest.raises(ValueError, match=re.escape(f"drift_sd: '{raw}' is not a number")):
+            parse_preset_params([f"drift_sd={raw}"], numbers_only=True)

@@ -7,7 +7,8 @@ log plus a separate truth table that no loader ever joins into features.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +95,28 @@ def simulate(preset: str, clicks: int, seed: int = 0, params: dict | None = None
     if "params" not in inspect.signature(_PRESETS[preset]).parameters:
         raise ValueError(f"preset {preset!r} takes no parameters, got {sorted(params)}")
     return _PRESETS[preset](clicks, seed, params=params)
+
+
+def parse_preset_params(items: Iterable[str], numbers_only: bool = False) -> dict[str, object]:
+    """``["drift_sd=0.7", ...]`` -> ``{"drift_sd": 0.7}`` (values read as JSON; floats only and
+    anything else an error if `numbers_only`), for `simulate`'s `params`."""
+    params: dict[str, object] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--preset-param must look like NAME=VALUE, got {item!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"--preset-param {key}: {raw!r} is not a number or JSON value"
+            ) from exc
+        if numbers_only:
+            value = params[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"--preset-param {key}: {raw!r} is not a number")
+            params[key] = float(value)
+    return params
 
 
 def write(result: SimResult, out: str | Path, fmt: str = "shopml") -> list[Path]:
