@@ -47,15 +47,12 @@ def _deliver_gap_clicks_too() -> None:
 
 def _lag_delayed_positives(lag_s: int) -> None:
     """Make every builder deliver pay duplicates at click + `lag_s` instead of at pay time."""
+    pay_duplicates = _delivery.DeliveryBuilder.pay_duplicates
 
-    def at_window_end(self, kind, after_window_s=None):
-        rows = self.rows[self.timeline.paid[self.rows]]
-        if after_window_s is not None:
-            late = self.timeline.pay_ts[rows] > self.timeline.click_ts[rows] + after_window_s
-            rows = rows[late]
-        self.add(rows, self.timeline.click_ts[rows] + lag_s, 1.0, kind)
+    def lagged(self, kind, after_window_s=None):
+        pay_duplicates(self, kind, after_window_s, at_click_plus_s=lag_s)
 
-    _delivery.DeliveryBuilder.pay_duplicates = at_window_end
+    _delivery.DeliveryBuilder.pay_duplicates = lagged
 
 
 def main() -> None:
@@ -66,18 +63,18 @@ def main() -> None:
     parser.add_argument("--stream-lr", type=float, default=None)
     parser.add_argument("--lag-delayed-positives", action="store_true")
     args = parser.parse_args()
+    spec = BenchSpec(clicks=300_000, quick=True)
     if args.gap_duplicates:
         _deliver_gap_clicks_too()
-
-    spec = BenchSpec(clicks=300_000, quick=True)
-    for seed in (int(s) for s in args.seeds.split(",")):
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.lag_delayed_positives:  # the attribution window is the same for every seed
+        _lag_delayed_positives(run_config(spec, seeds[0]).windows.conversion_attribution_s)
+    for seed in seeds:
         config = run_config(spec, seed)
         if args.stream_lr is not None:
             config.model.stream_lr = args.stream_lr
         log, _, _ = load_log(spec, seed)
         data = StreamData.from_log(log, config.windows, config.stream)
-        if args.lag_delayed_positives:
-            _lag_delayed_positives(config.windows.conversion_attribution_s)
         cache = {}
         for name in ("ddfm", "esdfm", "oracle"):
             method = get_method(name, config.model)

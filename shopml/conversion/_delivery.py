@@ -83,13 +83,19 @@ class DeliveryBuilder:
         self.add(rows[pos], ts[pos], 1.0, pos_kind)
         self.add(rows[~pos], ts[~pos], 0.0, neg_kind)
 
-    def pay_duplicates(self, kind: str, after_window_s: int | None = None) -> None:
-        """A positive at pay time for paid clicks (only those paid after click + window if given)."""
+    def pay_duplicates(
+        self, kind: str, after_window_s: int | None = None, at_click_plus_s: int | None = None
+    ) -> None:
+        """A positive at pay time for paid clicks (only those paid after click + window if given);
+        at click + `at_click_plus_s` instead of at pay time if given (a calibration diagnostic,
+        benchmarks/netcvr_pcoc_by_day.py; no method uses it)."""
         rows = self.rows[self.timeline.paid[self.rows]]
         pay = self.timeline.pay_ts[rows]
         if after_window_s is not None:
             late = pay > self.timeline.click_ts[rows] + after_window_s
             rows, pay = rows[late], pay[late]
+        if at_click_plus_s is not None:
+            pay = self.timeline.click_ts[rows] + at_click_plus_s
         self.add(rows, pay, 1.0, kind)
 
     def immediate_pay_duplicates(self, window_s: int, kind: str) -> None:

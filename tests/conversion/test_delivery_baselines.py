@@ -235,3 +235,13 @@ def test_delivery_is_vectorised_fast():
     d = get_method("defer").deliver(tl, windows, split)
     assert len(d) > 1_000_000
     assert time.perf_counter() - start < 10.0
+
+
+def test_pay_duplicates_at_a_fixed_lag_after_the_click():
+    """The calibration diagnostic: DDFM's delayed positives at click + W_attr, not at pay time."""
+    from shopml.conversion._delivery import DeliveryBuilder
+
+    b = DeliveryBuilder(TIMELINE, SPLIT, ("dp",))
+    b.pay_duplicates("dp", after_window_s=10, at_click_plus_s=100)
+    # delayed conversions 3 (click 320) and 8 (click 500); 8's copy at 600 is past the stream
+    assert b.build().records() == [(3, 420, 1.0, 0.0, "dp")]
