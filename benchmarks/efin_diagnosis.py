@@ -78,9 +78,9 @@ class OfficialRecipeEFIN:
     def fit(self, X: np.ndarray, y: np.ndarray, treatment: np.ndarray) -> OfficialRecipeEFIN:
         """Fit on rows X (n, F), 0/1 outcomes y and arms `treatment` (0 = control)."""
         import torch
-        import torch.nn.functional as F
 
-        from shopml.uplift.efin import EFINModule
+        from shopml.uplift.base import uplift_score
+        from shopml.uplift.efin import EFINModule, intervention_constraint
 
         self.arms_ = np.unique(treatment)
         arm = np.searchsorted(self.arms_, treatment)
@@ -95,7 +95,6 @@ class OfficialRecipeEFIN:
         torch.manual_seed(self.seed)
         net = EFINModule(X.shape[1], n_arms, 1, 8, 64, True)
         opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-3)
-        arm_ids = torch.arange(1, n_arms + 1)
         best, best_state, stale = -np.inf, None, 0
         for _ in range(self.epochs):
             net.train()
@@ -106,16 +105,13 @@ class OfficialRecipeEFIN:
                 a = at[rows]
                 own = tau[torch.arange(len(rows)), (a - 1).clamp(min=0), 0]
                 pred = torch.where(a > 0, mu[:, 0].detach() + own, mu[:, 0])
-                member = (a[:, None] == arm_ids) | (a[:, None] == 0)
-                target = 1.0 - (a[:, None] == arm_ids).float()
-                bce = F.binary_cross_entropy_with_logits(t_logit, target, reduction="none")
-                loss = ((pred - yt[rows]) ** 2).mean() + (bce * member).sum() / member.sum()
+                loss = ((pred - yt[rows]) ** 2).mean() + intervention_constraint(t_logit, a)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
             net.eval()
             self.net_ = net
-            score = self._qini(X[valid], y[valid], arm[valid])
+            score = uplift_score(y[valid], self.predict(X[valid]), arm[valid], "qini")
             if score > best:
                 best, stale = score, 0
                 best_state = {k: v.clone() for k, v in net.state_dict().items()}
@@ -125,18 +121,6 @@ class OfficialRecipeEFIN:
                     break
         net.load_state_dict(best_state)
         return self
-
-    def _qini(self, X: np.ndarray, y: np.ndarray, arm: np.ndarray) -> float:
-        from shopml.metrics.uplift import qini_auc_score
-
-        uplift = self.predict(X)
-        scores = []
-        for a in range(1, uplift.shape[1] + 1):
-            rows = (arm == a) | (arm == 0)
-            scores.append(
-                qini_auc_score(y[rows], uplift[rows, a - 1], (arm[rows] == a).astype(int))
-            )
-        return float(np.mean(scores))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Uplift per arm (n, K): the τ outputs themselves (probability scale)."""

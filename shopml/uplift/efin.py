@@ -94,13 +94,18 @@ class EFIN(NeuralUpliftEstimator):
         prediction = torch.where(treated, base + tau_own, mu)
         loss = self._pointwise(prediction, yb).mean()
         if self.constraint_weight > 0:
-            # per arm a: rows of arm a and control; target is the inverted assignment
-            arm_ids = torch.arange(1, tau.shape[1] + 1)
-            member = (ab[:, None] == arm_ids[None, :]) | (ab[:, None] == 0)
-            target = 1.0 - (ab[:, None] == arm_ids[None, :]).float()
-            bce = F.binary_cross_entropy_with_logits(t_logit, target, reduction="none")
-            loss = loss + self.constraint_weight * (bce * member).sum() / member.sum().clamp(min=1)
+            loss = loss + self.constraint_weight * intervention_constraint(t_logit, ab)
         return loss
+
+
+def intervention_constraint(t_logit: torch.Tensor, arm: torch.Tensor) -> torch.Tensor:
+    """Mean BCE of the treatment heads (b, K) against the *inverted* assignment, per arm a on
+    the rows of arm a and control (arm codes: 0 = control, 1..K)."""
+    arm_ids = torch.arange(1, t_logit.shape[1] + 1)
+    member = (arm[:, None] == arm_ids[None, :]) | (arm[:, None] == 0)
+    target = 1.0 - (arm[:, None] == arm_ids[None, :]).float()
+    bce = F.binary_cross_entropy_with_logits(t_logit, target, reduction="none")
+    return (bce * member).sum() / member.sum().clamp(min=1)
 
 
 class EFINModule(nn.Module):
