@@ -1,23 +1,14 @@
 """benchmarks/bayes_gap.py helpers: the pair-cross design and the card names of variants."""
 
 import argparse
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bayes_gap.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("bayes_gap_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conversion import load_benchmark
 
 
 def test_pair_crosses_codes_each_interacting_pair_once():
-    bench = _load_script()
+    bench = load_benchmark("bayes_gap")
     names = ["u_0", "u_2", "u_3", "u_4", "u_5", "i_0", "i_4", "c_5"]
     cards = [3, 5, 4, 8, 10, 7, 6, 2]
     x = np.array([[2, 4, 3, 7, 9, 6, 5, 1], [0, 0, 0, 0, 0, 0, 0, 0]])
@@ -34,7 +25,7 @@ def test_pair_crosses_codes_each_interacting_pair_once():
 
 
 def test_card_names_keep_the_default_study_and_separate_variants():
-    bench = _load_script()
+    bench = load_benchmark("bayes_gap")
 
     def args(**kw):
         base = dict(preset="cascade", clicks=2_000_000, seed=1, blind="", crosses=False,

@@ -1,26 +1,16 @@
 """Smoke test of benchmarks/netcvr_speed.py on a tiny log: it runs, writes a card, replays exactly."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
 from shopml.conversion import trainer
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "netcvr_speed.py"
-
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location("netcvr_speed_bench", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conversion import load_benchmark
 
 
 @pytest.mark.slow
 def test_netcvr_speed_main_writes_a_card(tmp_path):
-    bench = _load_script()
+    bench = load_benchmark("netcvr_speed")
     args = ["--clicks", "20000", "--seed", "2", "--stream-days", "1", "--repeats", "2"]
     path = bench.main([*args, "--out-dir", str(tmp_path)])
     assert path == tmp_path / "netcvr_speed-cascade-20000-seed2.json"
