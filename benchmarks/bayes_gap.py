@@ -20,9 +20,16 @@ complete, as the Oracle sees them), fits
   tracks the drift,
 
 and prints test AUC for CVR and NetCVR (p_net = p_cvr * (1 - p_rfr)) beside the truth's AUC
-on the same clicks, and the gaps. Small CPU job (2M clicks: about 5 min on 2 cores).
+on the same clicks, and the gaps. ``--zero-effects u_1,i_2`` adds what the truth owes to the
+main effects of those fields: the same world re-simulated with their effect tables drawn as
+usual (so every other random draw, click and label is unchanged) and then set to zero, scored
+as a predictor of the full world's labels (with and without the day drift). Small CPU job
+(2M clicks: about 5 min on 2 cores).
 
     python benchmarks/bayes_gap.py --clicks 2000000 --seed 1
+    # how much of the truth's AUC do the id effects and the drift carry? (truth only, 1 min)
+    python benchmarks/bayes_gap.py --zero-effects u_1,i_2 --skip lr,dualtower,dualtower_online \
+        --card
     # how close can any model get? drift-free 4M world (cards in docs/conversion.md, 20 min each)
     python benchmarks/bayes_gap.py --clicks 4000000 --threads 1 --crosses --per-epoch \
         --lr-c 0.1,0.03 --skip dualtower_online --preset-param drift_sd=0 \
@@ -37,6 +44,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -129,10 +138,30 @@ class Tower:
             )
 
 
+@contextmanager
+def zeroed_main_effects(fields: set[str]) -> Iterator[None]:
+    """Worlds simulated inside the block draw the main-effect tables of `fields` as usual (so
+    every other random draw is unchanged) and then zero them."""
+    from shopml.data.simulate.world import World
+
+    draw = World.code_table
+
+    def code_table(self: World, rng: np.random.Generator, name: str, effect: object) -> np.ndarray:
+        table = draw(self, rng, name, effect)
+        return np.zeros_like(table) if name in fields else table
+
+    World.code_table = code_table
+    try:
+        yield
+    finally:
+        World.code_table = draw
+
+
 def _dataset_name(args: argparse.Namespace, params: dict) -> str:
-    """The preset, with its overridden constants and hidden fields in brackets."""
+    """The preset, with its overridden constants, hidden and zeroed fields in brackets."""
     parts = [f"{k}={v}" for k, v in sorted(params.items())]
     parts += [f"blind={f}" for f in filter(None, args.blind.split(","))]
+    parts += [f"zeroed={f}" for f in filter(None, args.zero_effects.split(","))]
     return f"{args.preset}[{','.join(parts)}]" if parts else args.preset
 
 
@@ -140,6 +169,7 @@ def _card_name(args: argparse.Namespace, params: dict) -> str | None:
     """The default card name for the default study, a descriptive one for any variant."""
     variant = "".join(f"-{k}{v:g}" for k, v in sorted(params.items()))
     variant += "".join(f"-blind_{f}" for f in filter(None, args.blind.split(",")))
+    variant += "".join(f"-zeroed_{f}" for f in filter(None, args.zero_effects.split(",")))
     variant += "-crosses" * args.crosses + "-per_epoch" * args.per_epoch
     if args.lr_c != "0.5":
         variant += f"-lr_c{args.lr_c.replace(',', '_')}"
@@ -172,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--blind", default="", help="comma-separated fields the models do not see (codes set to 0)"
     )
+    parser.add_argument(
+        "--zero-effects", default="",
+        help="comma-separated fields: also score the truth with their main effects zeroed",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
 
@@ -212,6 +246,17 @@ def main(argv: list[str] | None = None) -> None:
         still_pay = truth["p_pay_no_drift"].to_numpy()[test]
         still_net = truth["p_net_no_drift"].to_numpy()[test]
         rows.append(("truth without day drift", auc(yc, still_pay), auc(yn, still_net), 0.0))
+    zeroed = sorted(filter(None, args.zero_effects.split(",")))
+    if zeroed:
+        with zeroed_main_effects(set(zeroed)):
+            reduced = simulate(args.preset, args.clicks, args.seed, params or None).truth
+        if not np.array_equal(reduced["click_id"].to_numpy(), truth["click_id"].to_numpy()):
+            raise RuntimeError("zeroing main effects changed the clicks; the comparison is void")
+        label = f"truth without {'/'.join(zeroed)} effects"
+        for suffix, drift in (("", ""), ("_no_drift", " or day drift")):
+            if f"p_net{suffix}" in reduced.column_names:
+                rows.append((label + drift, auc(yc, reduced[f"p_pay{suffix}"].to_numpy()[test]),
+                             auc(yn, reduced[f"p_net{suffix}"].to_numpy()[test]), 0.0))  # fmt: skip
 
     def add(name: str, p_cvr: np.ndarray, p_rfr: np.ndarray, seconds: float) -> None:
         rows.append((name, auc(yc, p_cvr), auc(yn, p_cvr * (1 - p_rfr)), seconds))

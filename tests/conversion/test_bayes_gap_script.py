@@ -29,7 +29,7 @@ def test_card_names_keep_the_default_study_and_separate_variants():
 
     def args(**kw):
         base = dict(preset="cascade", clicks=2_000_000, seed=1, blind="", crosses=False,
-                    per_epoch=False, lr_c="0.5")  # fmt: skip
+                    per_epoch=False, lr_c="0.5", zero_effects="")  # fmt: skip
         return argparse.Namespace(**(base | kw))
 
     assert bench._card_name(args(), {}) is None
@@ -41,6 +41,28 @@ def test_card_names_keep_the_default_study_and_separate_variants():
         name == "bayes_gap-cascade-drift_sd0-blind_u_1-blind_i_2-crosses-lr_c0.1_0.03-4000000-seed1"
     )
     assert (
+        bench._card_name(args(zero_effects="u_1,i_2"), {})
+        == "bayes_gap-cascade-zeroed_u_1-zeroed_i_2-2000000-seed1"
+    )
+    assert (
         bench._dataset_name(args(blind="u_1"), {"drift_sd": 0.0})
         == "cascade[drift_sd=0.0,blind=u_1]"
     )
+    assert bench._dataset_name(args(zero_effects="u_1"), {}) == "cascade[zeroed=u_1]"
+
+
+def test_zeroed_main_effects_keeps_every_other_draw_and_restores_the_world():
+    from shopml.data.simulate import simulate
+    from shopml.data.simulate.world import World
+
+    bench = load_benchmark("bayes_gap")
+    draw = World.code_table
+    full = simulate("cascade", 20_000, 3)
+    with bench.zeroed_main_effects({"u_1", "i_2"}):
+        reduced = simulate("cascade", 20_000, 3)
+    assert World.code_table is draw
+    np.testing.assert_array_equal(reduced.log.column("click_id"), full.log.column("click_id"))
+    np.testing.assert_array_equal(reduced.log.column("u_1"), full.log.column("u_1"))
+    p_full, p_reduced = full.truth["p_pay"].to_numpy(), reduced.truth["p_pay"].to_numpy()
+    assert not np.allclose(p_full, p_reduced)  # the id effects moved the truth ...
+    assert np.corrcoef(p_full, p_reduced)[0, 1] > 0.9  # ... but are a small part of it

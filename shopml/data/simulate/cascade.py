@@ -51,7 +51,9 @@ data: a user clicks ~20 times, so id effects are kept small), the drift, and wha
 cannot learn; ``benchmarks/bayes_gap.py`` and ``benchmarks/oracle_gap.py`` measure them (the
 stream Oracle's NetCVR gap: 0.027 at 2M clicks, levelling off near 0.013 by 16M, 0.013 in a
 drift-free 8M world; a logistic regression of nearly the truth's form, fitted on 2.4M
-labelled clicks of a drift-free world: 0.011; docs/conversion.md).
+labelled clicks of a drift-free world: 0.011; of the truth's own NetCVR AUC at 2M clicks, about
+0.002 rests on the id effects and 0.01 on the drift, ``bayes_gap.py --zero-effects``;
+docs/conversion.md).
 
 Truth is the probability *within* the attribution window, exactly as labels are drawn:
 p_pay = sigmoid(eta) * F_pay(W | x) and p_refund_given_pay = sigmoid(rho) * F_ref(W | x);
