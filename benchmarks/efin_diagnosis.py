@@ -11,7 +11,10 @@ carded run):
    MLP on the same features.
 2. **Learning from outcomes**: the fitted estimators' effects against the truth per arm -
    correlation, spread (sd ratio) and the correlation with ``activity_score``, which drives
-   the push arm's (arm 3) effect with a *negative* sign.
+   the push arm's (arm 3) effect with a *negative* sign - and the mean correlation of each
+   estimator's effects *between* arms (``arm_corr``; the true effects' is about 0). EFIN as
+   shipped has one uplift tower per arm; ``efin_shared_tower`` is the earlier version with
+   one tower for every arm, whose arms' effects collapse onto one shape (arm_corr ~0.9).
 
 3. **The official training recipe** (``--official``): EFIN's network trained as the authors'
    code trains it (github.com/dgliu/KDD23_EFIN, ``models/architecture.py`` and
@@ -47,7 +50,7 @@ def capacity_r2(X: np.ndarray, tau: np.ndarray, train: np.ndarray, test: np.ndar
     n_arms = tau.shape[1]
     nets = {
         "plain_mlp": mlp([X.shape[1], 64, 32], n_arms),
-        "efin_uplift_path": EFINModule(X.shape[1], n_arms, 1, 8, 64, True),
+        "efin_uplift_path": EFINModule(X.shape[1], n_arms, 1, 8, 64, True, arm_towers=True),
     }
     out = {}
     for name, net in nets.items():
@@ -67,6 +70,12 @@ def capacity_r2(X: np.ndarray, tau: np.ndarray, train: np.ndarray, test: np.ndar
         truth = tau[test]
         out[name] = (1 - ((pred - truth) ** 2).mean(0) / truth.var(0)).tolist()
     return out
+
+
+def mean_arm_correlation(effects: np.ndarray) -> float:
+    """Mean pairwise correlation between the columns (arms) of an (n, K) effect matrix."""
+    upper = np.triu_indices(effects.shape[1], 1)
+    return float(np.corrcoef(effects.T)[upper].mean())
 
 
 class OfficialRecipeEFIN:
@@ -173,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
             HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=0)
         ),
         "efin": lambda: get_method("efin")(epochs=args.epochs),
+        "efin_shared_tower": lambda: get_method("efin")(epochs=args.epochs, arm_towers=False),
         "ecup": lambda: get_method("ecup")(epochs=args.epochs),
     }
     if args.variants:
@@ -187,10 +197,13 @@ def main(argv: list[str] | None = None) -> None:
         estimators["efin_official_recipe"] = lambda: OfficialRecipeEFIN(seed=0)
     truth = tau[test]
     true_activity = [float(np.corrcoef(activity[test], truth[:, a])[0, 1]) for a in range(3)]
+    true_arm_corr = mean_arm_correlation(truth)
     print(
         "2. fitted on outcomes; per arm: corr(estimate, truth) | sd ratio | corr(estimate, activity)"
+        " | mean corr between arms"
     )
-    print(f"   {'truth':<10} corr with activity " + "  ".join(f"{v:+.2f}" for v in true_activity))
+    print(f"   {'truth':<10} corr with activity " + "  ".join(f"{v:+.2f}" for v in true_activity)
+          + f" | between arms {true_arm_corr:+.2f}")  # fmt: skip
     results = []
     for name, make in estimators.items():
         start = time.perf_counter()
@@ -202,10 +215,11 @@ def main(argv: list[str] | None = None) -> None:
         ratio = [float(pred[:, a].std() / truth[:, a].std()) for a in range(3)]
         act = [float(np.corrcoef(activity[test], pred[:, a])[0, 1]) for a in range(3)]
         error = pehe(truth.ravel(), pred.ravel())
+        arm_corr = mean_arm_correlation(pred)
         print(f"   {name:<10} PEHE {error:.4f} | " + "  ".join(f"{v:+.2f}" for v in corr) + " | "
               + "  ".join(f"{v:.2f}" for v in ratio) + " | "
-              + "  ".join(f"{v:+.2f}" for v in act), flush=True)  # fmt: skip
-        metrics = {"pehe": error}
+              + "  ".join(f"{v:+.2f}" for v in act) + f" | {arm_corr:+.2f}", flush=True)  # fmt: skip
+        metrics = {"pehe": error, "arm_corr": arm_corr}
         for a in range(3):
             metrics[f"corr_arm{a + 1}"] = corr[a]
             metrics[f"sd_ratio_arm{a + 1}"] = ratio[a]
@@ -218,7 +232,10 @@ def main(argv: list[str] | None = None) -> None:
             "efin_diagnosis", {"name": "uplift", "preset": "uplift", "clicks": args.units},
             args.seed, vars(args), results,
             name=f"efin_diagnosis-uplift-{args.units}-seed{args.seed}",
-            extra={"capacity_r2": r2, "truth_activity_corr": true_activity},
+            extra={
+                "capacity_r2": r2, "truth_activity_corr": true_activity,
+                "truth_arm_corr": true_arm_corr,
+            },
         )  # fmt: skip
         print(f"wrote {path}")
 

@@ -96,6 +96,7 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
         "x_learner": lambda: get_method("x_learner")(_base_classifier()),
         "tarnet": lambda: get_method("tarnet")(**neural),
         "efin": lambda: get_method("efin")(**neural),
+        "efin_shared_tower": lambda: get_method("efin")(arm_towers=False, **neural),
         "ecup": lambda: get_method("ecup")(target_stage=stage_index, **neural),
         "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
     }

@@ -169,8 +169,20 @@ def test_ecup_chain_stages_and_conversion_only():
 
 def test_efin_modules_can_be_switched_off():
     X, y, t = _arms_data(300)
-    for kwargs in ({"use_self_interaction": False}, {"constraint_weight": 0.0}):
+    for kwargs in ({"use_self_interaction": False}, {"constraint_weight": 0.0}, {"arm_towers": False}):
         assert EFIN(epochs=1, **kwargs).fit(X, y, treatment=t).predict(X).shape == (300, 2)
+
+
+def test_efin_has_one_uplift_tower_per_arm_and_one_arm_needs_no_choice():
+    X, y, t = _arms_data(300)
+    model = EFIN(epochs=1).fit(X, y, treatment=t)
+    assert len(model.module_.uplift) == 2 and len(model.module_.tau) == 2
+    assert len(EFIN(epochs=1, arm_towers=False).fit(X, y, treatment=t).module_.uplift) == 1
+    # one arm: the per-arm and the shared tower are the same network from the same draws
+    binary = t.clip(max=1)
+    own = EFIN(epochs=2).fit(X, y, treatment=binary).predict(X)
+    shared = EFIN(epochs=2, arm_towers=False).fit(X, y, treatment=binary).predict(X)
+    np.testing.assert_array_equal(own, shared)
 
 
 # ----------------------------------------------------------------------- sklearn checks
