@@ -87,7 +87,8 @@ def test_training_is_reproducible_from_the_seed():
     assert state1.keys() == state2.keys()
     assert all(torch.equal(state1[k], state2[k]) for k in state1)
     assert first["metrics"] == second["metrics"]
-    assert not torch.equal(state1["hidden.weight"], other["blob"]["state_dict"]["hidden.weight"])
+    stored = "hidden.weight.int8"  # the hidden matrix is stored as int8 rows
+    assert not torch.equal(state1[stored], other["blob"]["state_dict"][stored])
 
 
 def test_heads_learn_separable_attributes_and_round_trip(tmp_path):
@@ -121,7 +122,7 @@ def test_missing_or_foreign_artifact(tmp_path):
         AttributePredictor.load(tmp_path / "none.pt")
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(2)}, foreign)
-    with pytest.raises(ArtifactError, match="not a shopml-attribute-heads/1 artifact"):
+    with pytest.raises(ArtifactError, match=r"not a shopml-attribute-heads/1 or shopml-attribute-heads/2 artifact"):
         AttributePredictor.load(foreign)
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"junk")
@@ -129,8 +130,31 @@ def test_missing_or_foreign_artifact(tmp_path):
         AttributePredictor.load(junk)
 
 
+def test_int8_rows_round_trip_within_half_a_step_and_format_1_still_loads(tmp_path):
+    from shopml.listing.attributes.predictor import compact_state, expand_state
+
+    rng = np.random.default_rng(0)
+    weight = torch.from_numpy(rng.normal(size=(4, 50)).astype(np.float32))
+    weight[2] = 0.0  # an all-zero row must not divide by zero
+    state = {"hidden.weight": weight, "hidden.bias": torch.ones(4)}
+    stored = compact_state(state)
+    assert stored["hidden.weight.int8"].dtype == torch.int8
+    assert stored["hidden.bias"].dtype == torch.float16
+    back = expand_state(stored)
+    step = stored["hidden.weight.row_scale"].float()
+    assert ((back["hidden.weight"] - weight).abs() <= step / 2 + 1e-3 * step).all()
+    assert back["hidden.weight"][2].eq(0).all()
+    assert torch.equal(back["hidden.bias"], torch.ones(4))
+    # an artifact of the earlier format (every tensor float16) is still read
+    old = torch.load(DEFAULT_ARTIFACT, weights_only=True)
+    old["format"] = "shopml-attribute-heads/1"
+    old["state_dict"] = {k: v.half() for k, v in expand_state(old["state_dict"]).items()}
+    torch.save(old, tmp_path / "v1.pt")
+    assert AttributePredictor.load(tmp_path / "v1.pt").attributes == ATTRIBUTES
+
+
 def test_default_artifact_is_small_and_complete():
-    assert DEFAULT_ARTIFACT.stat().st_size < 2_000_000
+    assert DEFAULT_ARTIFACT.stat().st_size < 1_048_576  # under the repository's 1 MiB rule
     predictor = AttributePredictor.load()
     assert predictor.attributes == ATTRIBUTES
     assert predictor.meta["config"]["feature_version"] == predictor.encoder.version

@@ -27,7 +27,43 @@ OTHER_LABEL = "other"
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent / "artifact" / "attributes.pt"
 """The heads shipped in the package, reproducible by ``shopml listing train-attributes``."""
 
-ARTIFACT_FORMAT = "shopml-attribute-heads/1"
+ARTIFACT_FORMAT = "shopml-attribute-heads/2"
+#: Formats :meth:`AttributePredictor.load` reads: /1 stores every tensor as float16, /2 the
+#: same except the (hidden, input) matrix, stored as int8 rows with one float16 scale each.
+READABLE_FORMATS = ("shopml-attribute-heads/1", ARTIFACT_FORMAT)
+#: Weight matrices stored as int8 rows (the bulk of the artifact: 256 x 2134).
+INT8_WEIGHTS = ("hidden.weight",)
+
+
+def compact_state(state: dict) -> dict:
+    """The state dict as stored: float16 tensors, the :data:`INT8_WEIGHTS` as int8 rows plus a
+    float16 scale per row (``<name>.int8`` and ``<name>.row_scale``; symmetric, max |w| → 127)."""
+    import torch
+
+    stored = {}
+    for name, value in state.items():
+        value = value.detach().float()
+        if name in INT8_WEIGHTS:
+            scale = (value.abs().amax(dim=1, keepdim=True) / 127).clamp(min=1e-12).half()
+            stored[f"{name}.int8"] = torch.round(value / scale.float()).clamp(-127, 127).to(torch.int8)
+            stored[f"{name}.row_scale"] = scale
+        else:
+            stored[name] = value.half()
+    return stored
+
+
+def expand_state(stored: dict) -> dict:
+    """The float32 state dict of a stored one (either format)."""
+    state = {}
+    for name, value in stored.items():
+        if name.endswith(".row_scale"):
+            continue
+        if name.endswith(".int8"):
+            base = name[: -len(".int8")]
+            state[base] = value.float() * stored[f"{base}.row_scale"].float()
+        else:
+            state[name] = value.float()
+    return state
 
 
 class ArtifactError(RuntimeError):
@@ -95,8 +131,8 @@ class AttributePredictor:
             raise ArtifactError(
                 f"{artifact}: not a readable attribute-heads artifact: {exc}"
             ) from exc
-        if not isinstance(blob, dict) or blob.get("format") != ARTIFACT_FORMAT:
-            raise ArtifactError(f"{artifact}: not a {ARTIFACT_FORMAT} artifact")
+        if not isinstance(blob, dict) or blob.get("format") not in READABLE_FORMATS:
+            raise ArtifactError(f"{artifact}: not a {' or '.join(READABLE_FORMATS)} artifact")
         config = blob["config"]
         vocab = {a: list(v) for a, v in blob["vocab"].items()}
         model = build_heads(
@@ -105,8 +141,7 @@ class AttributePredictor:
             int(config["heads"]["hidden"]),
             float(config["heads"]["dropout"]),
         )
-        state = {k: v.float() for k, v in blob["state_dict"].items()}
-        model.load_state_dict(state)
+        model.load_state_dict(expand_state(blob["state_dict"]))
         model.eval()
         meta = {"config": config, "metrics": blob.get("metrics", {}), "path": str(artifact)}
         predictor = cls(model, vocab, meta, encoder)

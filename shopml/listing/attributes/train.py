@@ -6,7 +6,7 @@ fewer than ``min_count`` training items are grouped into ``"other"`` (the heads 
 "some rarer type" instead of guessing a frequent one); labels that are null or ``"NA"`` are
 unknown and excluded from that attribute's loss and metrics. Top-1 and top-3 accuracy are
 measured on the test items with a known label, on the grouped labels, with the weights as
-stored in the artifact (float16). The pixel-colour check (:func:`shopml.vision.colour.pixel_colour`)
+stored in the artifact (float16; the hidden layer's matrix as int8 rows with a scale each). The pixel-colour check (:func:`shopml.vision.colour.pixel_colour`)
 is scored on the same test items against the raw baseColour labels. The head settings
 (:class:`HeadConfig` defaults) were chosen on inner splits of partial subsets of the photos,
 never on this test split (see docs/listing.md for the caveat).
@@ -25,6 +25,8 @@ from shopml.listing.attributes.predictor import (
     ARTIFACT_FORMAT,
     ATTRIBUTES,
     OTHER_LABEL,
+    compact_state,
+    expand_state,
 )
 
 SOURCE_COLUMNS = {
@@ -118,7 +120,6 @@ def fit_heads(
     progress: bool = False,
 ) -> dict:
     """Train heads on precomputed features and score them; the artifact blob and its metrics."""
-    import torch
 
     config = config or HeadConfig()
     attributes = attributes or [a for a in ATTRIBUTES if a in labels.columns]
@@ -135,8 +136,8 @@ def fit_heads(
         seed,
         progress=progress,
     )
-    state16 = {k: v.detach().to(torch.float16) for k, v in model.state_dict().items()}
-    model.load_state_dict({k: v.float() for k, v in state16.items()})
+    stored = compact_state(model.state_dict())
+    model.load_state_dict(expand_state(stored))
     model.eval()
     proba = predict_proba(model, x[test])
     metrics: dict[str, float] = {}
@@ -160,7 +161,7 @@ def fit_heads(
             "best_epoch": int(history["best_epoch"]),
         },
         "vocab": vocab,
-        "state_dict": state16,
+        "state_dict": stored,
         "metrics": metrics,
     }
     return {
