@@ -6,6 +6,10 @@ Checks where DDFM's over-prediction comes from. Prints one line per method and s
     python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates
     python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --stream-lr 3e-4 --seeds 1
     python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --lag-delayed-positives
+    python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --methods esdfm,oracle --seeds 1 \
+        --preset-param drift_sd=0 --preset-param global_drift_sd=0 --preset-param refund_drift_sd=0
+    python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --weighted-rate
+    python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --methods esdfm,oracle --blank c_0
 
 ``--gap-duplicates`` (a diagnostic, not a protocol option): the stream normally delivers
 samples of the *streaming* clicks only, so during its first 3 days (the attribution window)
@@ -19,6 +23,12 @@ see whether a drift of PCOC over the days is the model moving towards its loss's
 delayed-positive duplicates at click + attribution window instead of at pay time, the lag
 of DDFM's real-negative duplicates, so both sides of the duplicated estimator reach the
 online learner equally late. Each line also gives the pooled CVR AUC over the stream.
+``--weighted-rate`` prints, instead of training, ES-DFM's delivered stream per day seen as
+data: the importance-weighted positive rate Σ w+·y / Σ (w+·y + w−·(1 − y)) with the frozen
+classifier's weights (the best constant prediction under ES-DFM's loss) beside the realised
+CVR of that day's clicks, and the classifier's mean p(dp) and p(tn | observed negative)
+beside their realised rates. ``--blank c_0`` hides the hour-of-day field from every model
+(each click gets code 0), to see how much of a method's drift goes through that field.
 """
 
 import argparse
@@ -29,7 +39,10 @@ from shopml.conversion import _delivery
 from shopml.conversion.base import get_method
 from shopml.conversion.bench import BenchSpec, load_log, run_config
 from shopml.conversion.trainer import StreamData, run_stream
+from shopml.data.simulate import parse_preset_params
 from shopml.metrics.classification import auc
+
+DAY = 86_400
 
 
 def _deliver_gap_clicks_too() -> None:
@@ -55,6 +68,35 @@ def _lag_delayed_positives(lag_s: int) -> None:
     _delivery.DeliveryBuilder.pay_duplicates = lagged
 
 
+def print_weighted_rate(data: StreamData, config, seed: int) -> None:
+    """ES-DFM's delivered stream as data: weighted positive rate vs realised CVR, per day."""
+    method = get_method("esdfm", config.model)
+    aux = method.prepare(data.features, data.timeline, data.windows, data.split)
+    sent = method.deliver(data.timeline, data.windows, data.split)
+    labelled = np.isin(sent.y_cvr, (0, 1))  # refund duplicates carry no CVR label
+    tn, dp = aux["p_true_neg"][sent.row], aux["p_delayed_pos"][sent.row]
+    positive = sent.y_cvr == 1
+    weight = np.where(positive, 1 + dp, (1 + dp) * tn) * labelled  # ES-DFM eq. 17 / 18
+    tl, split, windows = data.timeline, data.split, data.windows
+    paid = tl.paid & (tl.pay_delay <= windows.conversion_attribution_s)
+    in_stream = (tl.click_ts >= split.stream_start) & (tl.click_ts < split.stream_end)
+    sent_day = (sent.ts - split.stream_start) // DAY
+    click_day = (tl.click_ts - split.stream_start) // DAY
+    out = []
+    for d in np.unique(sent_day):
+        rows = sent_day == d
+        rate = (weight * positive)[rows].sum() / weight[rows].sum()
+        realised = paid[in_stream & (click_day == d)].mean()
+        out.append(f"d{d}: {rate:.4f} vs {realised:.4f} ({rate / realised:.2f})")
+    late = paid & (tl.pay_delay > windows.conversion_observation_s)
+    observed_neg = in_stream & ~(paid & ~late)
+    print(f"seed {seed} esdfm weighted positive rate vs realised CVR by day:", "  ".join(out))
+    print(f"seed {seed} classifier on stream clicks: p(dp) {aux['p_delayed_pos'][in_stream].mean():.4f}"
+          f" (realised {late[in_stream].mean():.4f}), p(tn | observed negative) "
+          f"{aux['p_true_neg'][observed_neg].mean():.4f} (realised {(~paid)[observed_neg].mean():.4f})",
+          flush=True)  # fmt: skip
+
+
 def main() -> None:
     """Print CVR PCOC by stream day for DDFM, ES-DFM and Oracle."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -62,8 +104,22 @@ def main() -> None:
     parser.add_argument("--gap-duplicates", action="store_true")
     parser.add_argument("--stream-lr", type=float, default=None)
     parser.add_argument("--lag-delayed-positives", action="store_true")
+    parser.add_argument("--methods", default="ddfm,esdfm,oracle")
+    parser.add_argument(
+        "--preset-param", action="append", default=[], metavar="NAME=VALUE",
+        help="override a preset constant (repeatable), e.g. drift_sd=0",
+    )  # fmt: skip
+    parser.add_argument("--blank", default="", help="comma-separated fields hidden (code 0)")
+    parser.add_argument(
+        "--weighted-rate", action="store_true",
+        help="print ES-DFM's importance-weighted stream rate per day instead of training",
+    )  # fmt: skip
     args = parser.parse_args()
-    spec = BenchSpec(clicks=300_000, quick=True)
+    try:
+        params = parse_preset_params(args.preset_param, numbers_only=True)
+    except ValueError as exc:
+        parser.error(str(exc))
+    spec = BenchSpec(clicks=300_000, quick=True, preset_params=params)
     if args.gap_duplicates:
         _deliver_gap_clicks_too()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -75,8 +131,15 @@ def main() -> None:
             config.model.stream_lr = args.stream_lr
         log, _, _ = load_log(spec, seed)
         data = StreamData.from_log(log, config.windows, config.stream)
+        names = [f.name for f in log.spec.by_kind("categorical")]
+        for field in filter(None, args.blank.split(",")):
+            data.features[:, names.index(field)] = 0  # every click gets code 0 in this field
+        data = StreamData(data.features, data.cardinalities, data.timeline, data.split, data.windows)
+        if args.weighted_rate:
+            print_weighted_rate(data, config, seed)
+            continue
         cache = {}
-        for name in ("ddfm", "esdfm", "oracle"):
+        for name in args.methods.split(","):
             method = get_method(name, config.model)
             res = run_stream(method, data, config, progress=False, pretrained_cache=cache)
             window = config.windows.conversion_attribution_s
