@@ -131,10 +131,13 @@ def main() -> None:
             config.model.stream_lr = args.stream_lr
         log, _, _ = load_log(spec, seed)
         data = StreamData.from_log(log, config.windows, config.stream)
-        names = [f.name for f in log.spec.by_kind("categorical")]
-        for field in filter(None, args.blank.split(",")):
-            data.features[:, names.index(field)] = 0  # every click gets code 0 in this field
-        data = StreamData(data.features, data.cardinalities, data.timeline, data.split, data.windows)
+        if args.blank:
+            names = [f.name for f in log.spec.by_kind("categorical")]
+            for field in args.blank.split(","):
+                data.features[:, names.index(field)] = 0  # every click gets code 0 here
+            data = StreamData(
+                data.features, data.cardinalities, data.timeline, data.split, data.windows
+            )  # rebuilds the feature tensor
         if args.weighted_rate:
             print_weighted_rate(data, config, seed)
             continue
