@@ -10,6 +10,7 @@ Checks where DDFM's over-prediction comes from. Prints one line per method and s
         --preset-param drift_sd=0 --preset-param global_drift_sd=0 --preset-param refund_drift_sd=0
     python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --weighted-rate
     python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --methods esdfm,oracle --blank c_0
+    python benchmarks/netcvr_pcoc_by_day.py --gap-duplicates --flat-volume
 
 ``--gap-duplicates`` (a diagnostic, not a protocol option): the stream normally delivers
 samples of the *streaming* clicks only, so during its first 3 days (the attribution window)
@@ -29,6 +30,9 @@ classifier's weights (the best constant prediction under ES-DFM's loss) beside t
 CVR of that day's clicks, and the classifier's mean p(dp) and p(tn | observed negative)
 beside their realised rates. ``--blank c_0`` hides the hour-of-day field from every model
 (each click gets code 0), to see how much of a method's drift goes through that field.
+``--flat-volume`` (a diagnostic of the world, not a preset option) simulates the same world
+with the same click volume in every hour of the day instead of the night trough and evening
+peak of :data:`shopml.data.simulate.world.HOURLY_VOLUME`.
 """
 
 import argparse
@@ -97,6 +101,13 @@ def print_weighted_rate(data: StreamData, config, seed: int) -> None:
           flush=True)  # fmt: skip
 
 
+def _flatten_hourly_volume() -> None:
+    """Give every hour of the day the same click volume in worlds simulated from now on."""
+    from shopml.data.simulate import world
+
+    world.HOURLY_VOLUME[:] = world.HOURLY_VOLUME.mean()  # in place: every default reads it
+
+
 def main() -> None:
     """Print CVR PCOC by stream day for DDFM, ES-DFM and Oracle."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -110,6 +121,7 @@ def main() -> None:
         help="override a preset constant (repeatable), e.g. drift_sd=0",
     )  # fmt: skip
     parser.add_argument("--blank", default="", help="comma-separated fields hidden (code 0)")
+    parser.add_argument("--flat-volume", action="store_true", help="no hour-of-day volume cycle")
     parser.add_argument(
         "--weighted-rate", action="store_true",
         help="print ES-DFM's importance-weighted stream rate per day instead of training",
@@ -122,6 +134,8 @@ def main() -> None:
     spec = BenchSpec(clicks=300_000, quick=True, preset_params=params)
     if args.gap_duplicates:
         _deliver_gap_clicks_too()
+    if args.flat_volume:
+        _flatten_hourly_volume()
     seeds = [int(s) for s in args.seeds.split(",")]
     if args.lag_delayed_positives:  # the attribution window is the same for every seed
         _lag_delayed_positives(run_config(spec, seeds[0]).windows.conversion_attribution_s)

@@ -40,6 +40,13 @@ Refund tower: plain BCE, as the official TESLA ``ali_reesdfm_stream_train.py``
 (``refund_loss_fn``: no weights). Baselines have no refund observation window,
 so the analogous refund-stage correction is ES-DFM with a zero window, which
 reduces to FNW's weights (p(h_r > 0) = 1); ``refund_debias=True`` applies it.
+
+Calibration in the benchmark: ES-DFM's CVR PCOC climbs above 1 over the stream days (quick
+stream, seed 1: 1.10 → 1.21) although its weighted samples are unbiased as data. The cause is
+the simulated hour-of-day click-volume cycle: observed samples follow the current hour's
+volume, delayed positives the volume of hours before, so the positive share the online
+learner sees swings over the day; with a flat hourly volume ES-DFM's PCOC is the Oracle's
+(``benchmarks/netcvr_pcoc_by_day.py --flat-volume``; docs/conversion.md).
 """
 
 from __future__ import annotations
