@@ -42,7 +42,7 @@ import numpy as np
 from shopml.conversion import _delivery
 from shopml.conversion.base import get_method
 from shopml.conversion.bench import BenchSpec, load_log, run_config
-from shopml.conversion.trainer import StreamData, run_stream
+from shopml.conversion.trainer import RunConfig, StreamData, run_stream
 from shopml.data.simulate import parse_preset_params
 from shopml.metrics.classification import auc
 
@@ -72,7 +72,7 @@ def _lag_delayed_positives(lag_s: int) -> None:
     _delivery.DeliveryBuilder.pay_duplicates = lagged
 
 
-def print_weighted_rate(data: StreamData, config, seed: int) -> None:
+def print_weighted_rate(data: StreamData, config: RunConfig, seed: int) -> None:
     """ES-DFM's delivered stream as data: weighted positive rate vs realised CVR, per day."""
     method = get_method("esdfm", config.model)
     aux = method.prepare(data.features, data.timeline, data.windows, data.split)
