@@ -38,10 +38,12 @@ peak of :data:`shopml.data.simulate.world.HOURLY_VOLUME`.
 import argparse
 
 import numpy as np
+import torch
 
 from shopml.conversion import _delivery
 from shopml.conversion.base import get_method
 from shopml.conversion.bench import BenchSpec, load_log, run_config
+from shopml.conversion.esdfm import esdfm_classifier_weights
 from shopml.conversion.trainer import RunConfig, StreamData, run_stream
 from shopml.data.simulate import parse_preset_params
 from shopml.metrics.classification import auc
@@ -80,7 +82,8 @@ def print_weighted_rate(data: StreamData, config: RunConfig, seed: int) -> None:
     labelled = np.isin(sent.y_cvr, (0, 1))  # refund duplicates carry no CVR label
     tn, dp = aux["p_true_neg"][sent.row], aux["p_delayed_pos"][sent.row]
     positive = sent.y_cvr == 1
-    weight = np.where(positive, 1 + dp, (1 + dp) * tn) * labelled  # ES-DFM eq. 17 / 18
+    w_pos, w_neg = esdfm_classifier_weights(torch.from_numpy(tn), torch.from_numpy(dp))
+    weight = np.where(positive, w_pos.numpy(), w_neg.numpy()) * labelled  # eq. 17 / 18
     tl, split, windows = data.timeline, data.split, data.windows
     paid = tl.paid & (tl.pay_delay <= windows.conversion_attribution_s)
     in_stream = (tl.click_ts >= split.stream_start) & (tl.click_ts < split.stream_end)
@@ -145,13 +148,8 @@ def main() -> None:
             config.model.stream_lr = args.stream_lr
         log, _, _ = load_log(spec, seed)
         data = StreamData.from_log(log, config.windows, config.stream)
-        if args.blank:
-            names = [f.name for f in log.spec.by_kind("categorical")]
-            for field in args.blank.split(","):
-                data.features[:, names.index(field)] = 0  # every click gets code 0 here
-            data = StreamData(
-                data.features, data.cardinalities, data.timeline, data.split, data.windows
-            )  # rebuilds the feature tensor
+        names = [f.name for f in log.spec.by_kind("categorical")]
+        data.hide_fields(names, [f for f in args.blank.split(",") if f])
         if args.weighted_rate:
             print_weighted_rate(data, config, seed)
             continue

@@ -66,6 +66,15 @@ class StreamData:
     def __post_init__(self) -> None:
         self.x = torch.from_numpy(np.ascontiguousarray(self.features, dtype=np.int64))
 
+    def hide_fields(self, names: Sequence[str], hidden: Sequence[str]) -> None:
+        """Give every click code 0 in the fields `hidden` (in place; `names` are the feature
+        columns' field names in order, as :meth:`from_log` stacks them), for ablations."""
+        for name in hidden:
+            if name not in names:
+                raise ValueError(f"{name!r} is not a categorical field ({list(names)})")
+            self.features[:, list(names).index(name)] = 0
+        self.__post_init__()
+
     @classmethod
     def from_log(cls, log: EventLog, windows: Windows, stream: StreamConfig) -> StreamData:
         """Stack the log's categorical features and derive its timeline and split."""

@@ -80,3 +80,19 @@ def test_run_refuses_a_method_built_with_other_network_sizes(small_world):
     _, config, data = small_world
     with pytest.raises(ValueError, match=r"hidden=\[128, 64\].*hidden=\[16\]"):
         run_stream(get_method("oracle"), data, config, progress=False)
+
+
+def test_hide_fields_zeroes_the_named_fields_in_features_and_tensor():
+    world = simulate("cascade", 5_000, 2)
+    config = RunConfig()
+    data = StreamData.from_log(world.log, config.windows, config.stream)
+    names = [f.name for f in world.log.spec.by_kind("categorical")]
+    before = data.features.copy()
+    data.hide_fields(names, ["c_0", "u_1"])
+    hidden = [names.index("c_0"), names.index("u_1")]
+    assert (data.features[:, hidden] == 0).all() and (data.x[:, hidden] == 0).all()
+    kept = [j for j in range(len(names)) if j not in hidden]
+    np.testing.assert_array_equal(data.features[:, kept], before[:, kept])
+    np.testing.assert_array_equal(data.x.numpy(), data.features)
+    with pytest.raises(ValueError, match="'nope' is not a categorical field"):
+        data.hide_fields(names, ["nope"])
