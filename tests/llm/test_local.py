@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import tempfile
+import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,8 +22,19 @@ REQUEST = GenerationRequest(
 
 
 @pytest.fixture(scope="module")
-def backend() -> LocalBackend:
-    return get_backend("local", n_threads=1, n_ctx=512)
+def backend() -> Iterator[LocalBackend]:
+    # A shell starts background jobs (`cmd &`, nohup) with SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler. The Ctrl+C test checks that starting the model
+    # keeps Python's handler, so install it first, as an interactive run would have it.
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        local = get_backend("local", n_threads=1, n_ctx=512)
+        local.generate(REQUEST)  # the model and its in-process server are started now
+        yield local
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_generates_non_empty_text(backend):
@@ -99,3 +113,12 @@ def test_stale_socket_folders_are_removed_live_ones_kept(tmp_path, monkeypatch):
         assert (live / "llama.sock").exists()
     finally:
         listeners[1].close()
+
+
+def test_in_process_model_does_not_take_over_ctrl_c(backend):
+    """llama.cpp installs its own SIGINT handler when it starts; ours must survive it."""
+    with pytest.raises(KeyboardInterrupt):
+        # raise() delivers to this thread, at once, through whatever C-level handler is set;
+        # os.kill could land on one of llama.cpp's threads and make the test timing-dependent
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(1)

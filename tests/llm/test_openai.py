@@ -8,6 +8,8 @@ import http.server
 import json
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -47,15 +49,6 @@ def test_real_server_speaks_openai_json(local_server):
     assert listing["data"][0]["id"].endswith(".gguf")
     assert local_server.address.startswith("http://127.0.0.1:")
     assert local_server.base_url == local_server.address + "/v1"
-
-
-def test_server_does_not_take_over_ctrl_c(local_server):
-    """llama.cpp installs its own SIGINT handler; ours must survive server start."""
-    with pytest.raises(KeyboardInterrupt):
-        # raise() delivers to this thread, at once, through whatever C-level handler is set;
-        # os.kill could land on one of llama.cpp's threads and make the test timing-dependent
-        signal.raise_signal(signal.SIGINT)
-        time.sleep(1)
 
 
 def _free_port() -> int:
@@ -169,8 +162,11 @@ def test_stopped_server_closes_its_port():
 
     with start_local_server(n_threads=1, n_ctx=256) as server:
         url = server.base_url
+        process = server._process
         assert server.running
     assert not server.running
+    assert process.returncode == -signal.SIGTERM  # ended by SIGTERM, it did not need SIGKILL
+    server.stop()  # idempotent
     backend = get_backend("openai", base_url=url, model="m", timeout_s=5)
     with pytest.raises(BackendUnavailableError, match="Connection refused"):
         backend.generate(REQUEST)
@@ -201,3 +197,76 @@ def test_cut_off_response_is_a_backend_error():
     finally:
         thread.join(5)
         listener.close()
+
+
+def test_server_that_cannot_load_its_model_says_so(tmp_path):
+    from shopml.llm.server import start_local_server
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 60)
+    with pytest.raises(BackendUnavailableError, match=r"could not load the model .*broken\.gguf"):
+        start_local_server(broken, n_threads=1, n_ctx=256, ready_timeout_s=30)
+
+
+def _process_gone(pid: int) -> bool:
+    """Whether `pid` has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def _port_refuses(url: str) -> bool:
+    """Whether a TCP connection to the host:port of `url` is refused."""
+    host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def test_server_process_ends_when_its_parent_is_killed():
+    """A parent killed without stopping its server: the server's watcher ends it."""
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from shopml.llm.server import start_local_server\n"
+            "server = start_local_server(n_threads=1, n_ctx=256)\n"
+            "print(server._process.pid, server.base_url, flush=True)\n"
+            "import time; time.sleep(600)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pid, url = parent.stdout.readline().split()
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 30
+    while not (_process_gone(int(pid)) and _port_refuses(url)) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the kernel closes a dead process's listening socket a moment later
+    assert _process_gone(int(pid))
+    backend = get_backend("openai", base_url=url, model="m", timeout_s=5)
+    with pytest.raises(BackendUnavailableError, match="Connection refused"):
+        backend.generate(REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_ctx": 8}, "n_ctx must be at least 64"),
+        ({"n_threads": 0}, "n_threads must be at least 1"),
+        ({"port": 70000}, "port must be in 0..65535"),
+    ],
+)
+def test_impossible_server_options_are_refused_before_starting(options, message):
+    from shopml.llm.server import start_local_server
+
+    with pytest.raises(ValueError, match=message):
+        start_local_server(**options)
