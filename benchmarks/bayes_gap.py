@@ -35,7 +35,7 @@ as a predictor of the full world's labels (with and without the day drift). Smal
         --lr-c 0.1,0.03 --skip dualtower_online --preset-param drift_sd=0 \
         --preset-param global_drift_sd=0 --preset-param refund_drift_sd=0 --card
     python benchmarks/bayes_gap.py --clicks 4000000 --threads 1 --crosses --per-epoch \
-        --blind u_1,i_2 --lr-c 0.3,0.1,0.03,0.01 --skip dualtower_online \
+        --blank u_1,i_2 --lr-c 0.3,0.1,0.03,0.01 --skip dualtower_online \
         --preset-param drift_sd=0 --preset-param global_drift_sd=0 \
         --preset-param refund_drift_sd=0 --card
 """
@@ -160,7 +160,7 @@ def zeroed_main_effects(fields: set[str]) -> Iterator[None]:
 def _dataset_name(args: argparse.Namespace, params: dict) -> str:
     """The preset, with its overridden constants, hidden and zeroed fields in brackets."""
     parts = [f"{k}={v}" for k, v in sorted(params.items())]
-    parts += [f"blind={f}" for f in filter(None, args.blind.split(","))]
+    parts += [f"blank={f}" for f in filter(None, args.blank.split(","))]
     parts += [f"zeroed={f}" for f in filter(None, args.zero_effects.split(","))]
     return f"{args.preset}[{','.join(parts)}]" if parts else args.preset
 
@@ -168,7 +168,7 @@ def _dataset_name(args: argparse.Namespace, params: dict) -> str:
 def _card_name(args: argparse.Namespace, params: dict) -> str | None:
     """The default card name for the default study, a descriptive one for any variant."""
     variant = "".join(f"-{k}{v:g}" for k, v in sorted(params.items()))
-    variant += "".join(f"-blind_{f}" for f in filter(None, args.blind.split(",")))
+    variant += "".join(f"-blank_{f}" for f in filter(None, args.blank.split(",")))
     variant += "".join(f"-zeroed_{f}" for f in filter(None, args.zero_effects.split(",")))
     variant += "-crosses" * args.crosses + "-per_epoch" * args.per_epoch
     if args.lr_c != "0.5":
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
         help="override a preset constant (repeatable), e.g. drift_sd=0",
     )  # fmt: skip
     parser.add_argument(
-        "--blind", default="", help="comma-separated fields the models do not see (codes set to 0)"
+        "--blank", default="", help="comma-separated fields the models do not see (codes set to 0)"
     )
     parser.add_argument(
         "--zero-effects", default="",
@@ -225,7 +225,9 @@ def main(argv: list[str] | None = None) -> None:
     names = log.spec.names
     cards = [f.vocab_size for f in log.spec.features]
     x = np.stack([log.column(name) for name in names], axis=1)
-    for name in filter(None, args.blind.split(",")):
+    for name in filter(None, args.blank.split(",")):
+        if name not in names:
+            parser.error(f"--blank: {name!r} is not a field of the {args.preset} log ({names})")
         x[:, names.index(name)] = 0
     y_cvr = log.converted(W).astype(np.float32)
     y_net = log.net_converted(W, W).astype(np.float32)

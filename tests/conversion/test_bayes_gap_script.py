@@ -28,25 +28,25 @@ def test_card_names_keep_the_default_study_and_separate_variants():
     bench = load_benchmark("bayes_gap")
 
     def args(**kw):
-        base = dict(preset="cascade", clicks=2_000_000, seed=1, blind="", crosses=False,
+        base = dict(preset="cascade", clicks=2_000_000, seed=1, blank="", crosses=False,
                     per_epoch=False, lr_c="0.5", zero_effects="")  # fmt: skip
         return argparse.Namespace(**(base | kw))
 
     assert bench._card_name(args(), {}) is None
     assert bench._card_name(args(clicks=4_000_000), {}) == "bayes_gap-cascade-4000000-seed1"
     name = bench._card_name(
-        args(clicks=4_000_000, blind="u_1,i_2", crosses=True, lr_c="0.1,0.03"), {"drift_sd": 0.0}
+        args(clicks=4_000_000, blank="u_1,i_2", crosses=True, lr_c="0.1,0.03"), {"drift_sd": 0.0}
     )
     assert (
-        name == "bayes_gap-cascade-drift_sd0-blind_u_1-blind_i_2-crosses-lr_c0.1_0.03-4000000-seed1"
+        name == "bayes_gap-cascade-drift_sd0-blank_u_1-blank_i_2-crosses-lr_c0.1_0.03-4000000-seed1"
     )
     assert (
         bench._card_name(args(zero_effects="u_1,i_2"), {})
         == "bayes_gap-cascade-zeroed_u_1-zeroed_i_2-2000000-seed1"
     )
     assert (
-        bench._dataset_name(args(blind="u_1"), {"drift_sd": 0.0})
-        == "cascade[drift_sd=0.0,blind=u_1]"
+        bench._dataset_name(args(blank="u_1"), {"drift_sd": 0.0})
+        == "cascade[drift_sd=0.0,blank=u_1]"
     )
     assert bench._dataset_name(args(zero_effects="u_1"), {}) == "cascade[zeroed=u_1]"
 
