@@ -255,9 +255,12 @@ def _card_name(spec: UpliftBenchSpec, dataset: dict[str, Any], variant: str, see
 
 
 def _variant(spec: UpliftBenchSpec, data: UpliftData, outcome: str) -> str:
+    """Arms and outcome, and the neural models' epochs when capped (cards never mix them)."""
     if spec.data == "hillstrom":
-        return f"{spec.arms}-{outcome}"
-    return f"{len(data.arms)}arms-{outcome}"
+        base = f"{spec.arms}-{outcome}"
+    else:
+        base = f"{len(data.arms)}arms-{outcome}"
+    return base if spec.epochs is None else f"{base}-epochs{spec.epochs}"
 
 
 def _plots(

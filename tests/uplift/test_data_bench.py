@@ -76,6 +76,17 @@ def test_bench_on_the_preset_writes_cards_with_pehe(tmp_path):
     assert card["bayes_limit"]["pehe"] == 0.0
     assert card["config"]["train_rows"] + card["config"]["test_rows"] == 3000
     assert len(list((tmp_path / "png").glob("*.png"))) == 9  # ecup: 3 arms x 3 plots
+    # capped epochs are part of the variant, so runs at other epochs never overwrite these
+    assert card["config"]["variant"] == "3arms-conversion-epochs1"
+    assert runs[0]["card"].name == "uplift-uplift-3000-3arms-conversion-epochs1-seed1.json"
+
+
+def test_bench_at_the_models_own_epochs_has_the_plain_variant(tmp_path):
+    spec = UpliftBenchSpec(
+        data="preset", units=2000, seeds=[1], card_dir=tmp_path, methods=["s_learner"],
+    )  # fmt: skip
+    runs = run_bench(spec, Console(file=None, quiet=True), progress=False)
+    assert runs[0]["card"].name == "uplift-uplift-2000-3arms-conversion-seed1.json"
 
 
 def test_cli_rejects_bad_arguments():
