@@ -6,7 +6,8 @@ labels). Binary outcomes are fitted with log loss on probabilities, real outcome
 error; training is mini-batch Adam for at most ``epochs`` epochs with early stopping on the
 training loss (the model's whole objective: factual loss plus any auxiliary term such as EFIN's
 intervention constraint) of a held-out ``validation_fraction`` of the training rows (per arm;
-``patience`` epochs without improvement stop it, the best epoch's weights are kept). Stopping on
+``patience`` epochs without improvement stop it, the best epoch's weights are kept; a fitted
+model's ``n_epochs_`` says how many epochs ran, ``best_epoch_`` whose weights it kept). Stopping on
 the factual term alone was tried for EFIN (2026-11-30): it stopped within seconds and its Hillstrom
 Womens Qini on the first two splits fell to -0.020 and 0.038 (0.058 +- 0.012 over five splits with
 the whole objective), so the whole objective is kept. The thread budget is the
@@ -89,7 +90,9 @@ class NeuralUpliftEstimator(UpliftEstimator):
         train, valid = self._validation_split(len(Xs), arm_index)
         batch = max(1, min(int(self.batch_size), len(train)))
         best_loss, best_state, stale = np.inf, None, 0
-        for _ in range(int(self.epochs)):
+        self.n_epochs_, self.best_epoch_ = 0, 0
+        for epoch in range(1, int(self.epochs) + 1):
+            self.n_epochs_ = epoch
             module.train()
             order = train[torch.randperm(len(train), generator=generator)]
             for start in range(0, len(order), batch):
@@ -99,12 +102,13 @@ class NeuralUpliftEstimator(UpliftEstimator):
                 loss.backward()
                 optimiser.step()
             if valid is None:
+                self.best_epoch_ = epoch  # no validation rows: the last epoch is kept
                 continue
             module.eval()
             with torch.no_grad():
                 valid_loss = float(self._loss(module, x_t[valid], y_t[valid], a_t[valid]))
             if valid_loss < best_loss - 1e-6:
-                best_loss, stale = valid_loss, 0
+                best_loss, stale, self.best_epoch_ = valid_loss, 0, epoch
                 best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
             else:
                 stale += 1

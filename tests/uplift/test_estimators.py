@@ -147,6 +147,18 @@ def test_neural_estimators_rank_a_strong_effect(name):
     assert np.corrcoef(uplift[:, 1], X[2400:, 1])[0, 1] < -0.5
 
 
+def test_fitted_nets_report_epochs_run_and_kept():
+    X, y, t = _arms_data(600, seed=3)
+    full = EFIN(epochs=3, patience=10).fit(X, y, treatment=t)
+    assert full.n_epochs_ == 3 and 1 <= full.best_epoch_ <= 3
+    # patience 1 stops at the first epoch without a better validation loss
+    early = EFIN(epochs=50, patience=1, learning_rate=0.05).fit(X, y, treatment=t)
+    assert early.n_epochs_ == early.best_epoch_ + 1 < 50
+    # without validation rows every epoch runs and the last is kept
+    whole = EFIN(epochs=2, validation_fraction=0.0).fit(X, y, treatment=t)
+    assert whole.n_epochs_ == whole.best_epoch_ == 2
+
+
 def test_ecup_chain_stages_and_conversion_only():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 3))
