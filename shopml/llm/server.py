@@ -138,30 +138,37 @@ def end_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
 
 
 def _read_address(process: subprocess.Popen, deadline: float, child_stderr: IO[bytes]) -> str:
-    """The address the child reports, or its error (BackendUnavailableError) or a timeout."""
+    """The address the child reports, or its error (BackendUnavailableError) or a timeout.
+
+    Lines on the child's stdout that are not its JSON report (a library printing) are skipped.
+    """
     assert process.stdout is not None
-    line = b""
-    while not line.endswith(b"\n"):
+    while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise BackendTimeoutError("local server process did not start in time")
+            raise BackendTimeoutError("local server process did not report its address in time")
         readable, _, _ = select.select([process.stdout], [], [], min(remaining, 0.5))
-        if not readable and process.poll() is not None:
-            break
         if readable:
-            chunk = process.stdout.readline()
-            if not chunk:  # end of file: the child is gone
+            raw = process.stdout.readline()
+            if not raw:  # end of file: the child is gone
                 break
-            line += chunk
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and "error" in message:
+                raise BackendUnavailableError(str(message["error"]))
+            if isinstance(message, dict) and "address" in message:
+                return str(message["address"])
+        elif process.poll() is not None:
+            break
     try:
-        message = json.loads(line)
-    except ValueError:
-        child_stderr.seek(0)
-        tail = child_stderr.read()[-2000:].decode(errors="replace").strip()
-        raise BackendUnavailableError(
-            f"local server process exited (code {process.wait()}) without an address"
-            + (f": {tail}" if tail else "")
-        ) from None
-    if "error" in message:
-        raise BackendUnavailableError(message["error"])
-    return str(message["address"])
+        code: int | None = process.wait(5.0)
+    except subprocess.TimeoutExpired:
+        code = None
+    child_stderr.seek(0)
+    tail = child_stderr.read()[-2000:].decode(errors="replace").strip()
+    raise BackendUnavailableError(
+        f"local server process ended (exit code {code}) without reporting an address"
+        + (f": {tail}" if tail else "")
+    )

@@ -270,3 +270,36 @@ def test_impossible_server_options_are_refused_before_starting(options, message)
 
     with pytest.raises(ValueError, match=message):
         start_local_server(**options)
+
+
+def _fake_child(code: str, deadline_s: float = 20.0) -> str:
+    """Run `code` as the server child and read its report the way start_local_server does."""
+    import tempfile
+
+    from shopml.llm.server import _read_address, end_process
+
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=stderr,
+        )  # fmt: skip
+        try:
+            return _read_address(process, time.monotonic() + deadline_s, stderr)
+        finally:
+            end_process(process)
+
+
+def test_server_report_skips_other_output_on_stdout():
+    code = "print('a library talking'); print('[1, 2]'); print('{\"address\": \"http://h:1\"}')"
+    assert _fake_child(code) == "http://h:1"
+
+
+def test_server_that_exits_without_an_address_names_its_code_and_stderr():
+    code = "import sys; print('loading'); sys.stderr.write('no memory'); sys.exit(3)"
+    with pytest.raises(BackendUnavailableError, match=r"exit code 3\) .*: no memory"):
+        _fake_child(code)
+
+
+def test_server_that_never_reports_times_out():
+    with pytest.raises(BackendTimeoutError, match="did not report its address in time"):
+        _fake_child("import time; time.sleep(30)", deadline_s=1.0)
