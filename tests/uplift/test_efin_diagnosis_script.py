@@ -51,7 +51,8 @@ def test_binary_tasks_score_each_arm_on_its_two_groups():
     X, y, treatment = _data()
     train, test = np.arange(400), np.arange(400, 600)
     tau = np.column_stack([np.full(600, 0.4), np.full(600, 0.2)])
-    scores = bench.binary_tasks({"mean": _MeanDifference}, X, y, treatment, tau, train, test)
+    model = bench.BinaryPerArm(_MeanDifference).fit(X[train], y[train], treatment[train])
+    scores = bench.binary_tasks({"mean": model}, X, treatment, tau, test)
     assert list(scores) == ["arm1", "arm2"]
     for arm, key in ((1, "arm1"), (2, "arm2")):
         np.testing.assert_allclose(scores[key]["zero_effect"], tau[0, arm - 1])
