@@ -37,10 +37,19 @@ carded run):
     for seed in 1 2 3; do python benchmarks/efin_diagnosis.py --units 1000000 --seed $seed \
         --variants --methods s_learner,efin_20_epochs --no-capacity --card; done
 
+    # check 5: EFIN from eight initialisations on the worlds of seeds 1, 2 and 13
+    for seed in 1 2 13; do python benchmarks/efin_diagnosis.py --seed $seed --epochs 20 --inits 0..7 \
+        --methods s_learner --no-capacity --card --card-name inits; done
+
     # the binary setting, on the worlds of seeds 1-10
     for seed in 1 2 3 4 5 6 7 8 9 10; do python benchmarks/efin_diagnosis.py --seed $seed \
         --epochs 20 --binary --methods s_learner,efin,efin_binary_per_arm --no-capacity \
         --card --card-name binary; done
+
+5. **Initialisations** (``--inits 0..7``): EFIN refitted on the same rows from several
+   ``random_state`` values (initial weights, batch order and early-stopping rows), each
+   scored, then the mean of their predictions; with the spread of each arm's effect on the
+   logit scale, log(p_a / (1 - p_a)) - log(p_0 / (1 - p_0)), beside the truth's.
 
 About 4 min on one core (``--variants`` about 10 min more, ``--official`` about 2).
 """
@@ -158,6 +167,41 @@ class OfficialRecipeEFIN:
             return self.net_.parts(x)[1][:, :, 0].numpy().astype(np.float64)
 
 
+def logit_effect_sd(outcomes: np.ndarray) -> list[float]:
+    """Per-arm sd of logit(p_a) - logit(p_0) from (n, K + 1) outcome probabilities (column 0 =
+    control)."""
+    p = np.clip(outcomes, 1e-12, 1 - 1e-12)
+    logit = np.log(p) - np.log1p(-p)
+    return (logit[:, 1:] - logit[:, :1]).std(axis=0).tolist()
+
+
+def init_spread(
+    make: Callable[[int], Any], X: np.ndarray, y: np.ndarray, treatment: np.ndarray,
+    train: np.ndarray, test: np.ndarray, truth: np.ndarray, states: list[int],
+) -> dict[str, Any]:
+    """Fit ``make(state)`` once per state on the training rows; PEHE and logit-effect spread of
+    each fit on the test rows, and the PEHE of the mean of their predicted effects."""
+    from shopml.metrics.uplift import pehe
+
+    per_init, preds = {}, []
+    for state in states:
+        model = make(state).fit(X[train], y[train], treatment=treatment[train])
+        pred = model.predict(X[test])
+        preds.append(pred)
+        outcomes = model.predict_outcomes(X[test])[:, :, -1]
+        per_init[str(state)] = {
+            "pehe": pehe(truth.ravel(), pred.ravel()),
+            "logit_effect_sd": logit_effect_sd(outcomes),
+            "best_epoch": int(getattr(model, "best_epoch_", 0)),
+        }
+        print(f"   init {state}: PEHE {per_init[str(state)]['pehe']:.4f} | logit-effect sd "
+              + "  ".join(f"{v:.3f}" for v in per_init[str(state)]["logit_effect_sd"]),
+              flush=True)  # fmt: skip
+    mean_pehe = pehe(truth.ravel(), np.mean(preds, axis=0).ravel())
+    print(f"   mean of the {len(states)} fits' effects: PEHE {mean_pehe:.4f}")
+    return {"per_init": per_init, "mean_prediction_pehe": mean_pehe}
+
+
 class BinaryPerArm:
     """One binary uplift estimator per arm, each fitted on the rows of control and that arm."""
 
@@ -199,6 +243,18 @@ def binary_tasks(
     return out
 
 
+def parse_states(text: str) -> list[int]:
+    """'0..3' → [0, 1, 2, 3]; '0,5' → [0, 5]; '' → []."""
+    if not text:
+        return []
+    if ".." in text:
+        low, high = (int(v) for v in text.split("..", 1))
+        if high < low:
+            raise ValueError(f"--inits {text!r}: the range ends before it starts")
+        return list(range(low, high + 1))
+    return [int(v) for v in text.split(",")]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run both checks, print them, optionally write a card."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -222,7 +278,14 @@ def main(argv: list[str] | None = None) -> None:
         help="also check 4: each arm against control alone, and efin_binary_per_arm",
     )  # fmt: skip
     parser.add_argument("--card-name", default="", help="a suffix for the card's name")
+    parser.add_argument(
+        "--inits", default="", help="check 5: EFIN's random_state values, e.g. 0..7 or 0,3"
+    )
     args = parser.parse_args(argv)
+    try:
+        states = parse_states(args.inits)
+    except ValueError as err:
+        parser.error(str(err))
 
     import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -318,6 +381,23 @@ def main(argv: list[str] | None = None) -> None:
             metrics[f"sd_ratio_arm{a + 1}"] = ratio[a]
             metrics[f"activity_corr_arm{a + 1}"] = act[a]
         results.append({"method": name, "metrics": metrics, "wall_s": round(wall, 1)})
+    inits = None
+    if states:
+        from shopml.data.simulate import simulate
+
+        probs = simulate("uplift", args.units, args.seed).truth.to_pandas()
+        control = probs["p_conversion_arm0"].to_numpy()[test][:, None]
+        treated = np.column_stack(
+            [probs[f"p_conversion_arm{a}"].to_numpy()[test] for a in range(1, 4)]
+        )
+        true_sd = logit_effect_sd(np.column_stack([control, treated]))
+        print("5. EFIN from several initialisations (logit-effect sd of the truth: "
+              + "  ".join(f"{v:.3f}" for v in true_sd) + ")")  # fmt: skip
+        inits = init_spread(
+            lambda state: get_method("efin")(epochs=args.epochs, random_state=state),
+            X, y, data.treatment, train, test, truth, states,
+        )  # fmt: skip
+        inits["truth_logit_effect_sd"] = true_sd
     if args.card:
         from shopml.report.cards import write_card
 
@@ -329,7 +409,7 @@ def main(argv: list[str] | None = None) -> None:
             name=f"efin_diagnosis-uplift-{args.units}{suffix}-seed{args.seed}",
             extra={
                 "capacity_r2": r2, "truth_activity_corr": true_activity,
-                "truth_arm_corr": true_arm_corr, "binary_tasks": binary,
+                "truth_arm_corr": true_arm_corr, "binary_tasks": binary, "inits": inits,
             },
         )  # fmt: skip
         print(f"wrote {path}")

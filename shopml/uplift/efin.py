@@ -33,18 +33,23 @@ Marketing", KDD 2023 (arXiv:2306.00315). Its four modules, as implemented here:
    settings build the same network from the same random draws. In the paper's binary
    setting (each arm of that preset against control alone) EFIN's PEHE is below that of an
    S-learner fitted on the same two groups on 22 of 30 arm-seed pairs; one binary EFIN per
-   arm scores 0.0131 there against 0.0133 as shipped, not enough to change the design.
+   arm scores 0.0131 there against 0.0133 as shipped, not enough to change the design. On one
+   such world EFIN's PEHE moves with the initialisation as much as between worlds (0.0113 to
+   0.0153 over eight ``random_state`` values on seed 13), as its logit-scale effects stay
+   close to a constant (sd at most 0.23 per arm, the truth's 0.35-0.39;
+   ``benchmarks/efin_diagnosis.py --inits``).
 4. **Intervention constraint** — a treatment head on the uplift tower's last layer predicts
    the assignment from h_a and is trained against the *inverted* assignment (1 − 1[T = a], on
    the rows of arm a and control), so the treatment-aware representation cannot encode which
    group a user came from; this balances the ITE representation of treated and control users
    (it matters for non-random assignment; on randomised tests it acts as a regulariser).
-   Weight ``constraint_weight`` (default 1). The inverted-label form is taken from a public
-   re-implementation of EFIN (github.com/Zhuang-Zhuang-Liu/DeepUplift, read, not copied); we
+   Weight ``constraint_weight`` (default 1). The inverted-label form is the official code's
+   (github.com/dgliu/KDD23_EFIN, ``calculate_loss``: the treatment head against 1 - T; read,
+   not copied), as in a public re-implementation (github.com/Zhuang-Zhuang-Liu/DeepUplift); we
    could not check it against the paper's equation, whose text was not available to us.
 
 Loss: factual outcome loss with the control logit detached in treated rows (μ is learned from
-control rows, τ_a explains the difference — the training scheme of the paper's two towers),
+control rows, τ_a explains the difference — the official code's ``c_logit.detach()``),
 plus the constraint. Deviations: a single attention head and small towers (CPU-sized); the
 paper's feature-interaction attention is the same additive form.
 """

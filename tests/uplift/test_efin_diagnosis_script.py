@@ -3,6 +3,7 @@
 from typing import ClassVar
 
 import numpy as np
+import pytest
 
 from tests.conversion import load_benchmark
 
@@ -61,3 +62,54 @@ def test_binary_tasks_score_each_arm_on_its_two_groups():
             treatment[fit_rows] == 0
         ].mean()
         np.testing.assert_allclose(scores[key]["mean"], abs(effect - tau[0, arm - 1]))
+
+
+class _Logistic:
+    """A fitted-once 'estimator' whose outcome probabilities depend on its state."""
+
+    def __init__(self, state):
+        self.state = state
+
+    def fit(self, X, y, treatment):
+        return self
+
+    def predict_outcomes(self, X):
+        p0 = np.full(len(X), 0.2)
+        p1 = 0.2 + 0.1 * self.state * X[:, 1] / (1 + np.abs(X[:, 1]))
+        return np.stack([p0, p1], axis=1)[:, :, None]
+
+    def predict(self, X):
+        out = self.predict_outcomes(X)[:, :, 0]
+        return out[:, 1:] - out[:, :1]
+
+
+def test_logit_effect_sd_is_the_spread_of_the_logit_difference():
+    bench = load_benchmark("efin_diagnosis")
+    p0 = np.array([0.1, 0.2, 0.3])
+    p1 = np.array([0.2, 0.2, 0.6])
+    expected = np.std(np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0)))
+    np.testing.assert_allclose(bench.logit_effect_sd(np.column_stack([p0, p1])), [expected])
+
+
+def test_init_spread_scores_each_state_and_the_mean_of_their_effects():
+    bench = load_benchmark("efin_diagnosis")
+    X, y, _ = _data()
+    treatment = (np.arange(len(X)) % 2).astype(int)
+    train, test = np.arange(400), np.arange(400, 600)
+    truth = np.zeros((200, 1))
+    out = bench.init_spread(_Logistic, X, y, treatment, train, test, truth, [0, 2])
+    assert list(out["per_init"]) == ["0", "2"]
+    assert out["per_init"]["0"]["pehe"] == 0.0  # state 0 predicts no effect
+    assert out["per_init"]["0"]["logit_effect_sd"] == [0.0]
+    effect_2 = _Logistic(2).predict(X[test])
+    np.testing.assert_allclose(out["per_init"]["2"]["pehe"], np.sqrt(np.mean(effect_2**2)))
+    np.testing.assert_allclose(out["mean_prediction_pehe"], np.sqrt(np.mean((effect_2 / 2) ** 2)))
+
+
+def test_parse_states_reads_ranges_and_lists():
+    bench = load_benchmark("efin_diagnosis")
+    assert bench.parse_states("0..3") == [0, 1, 2, 3]
+    assert bench.parse_states("0,5") == [0, 5]
+    assert bench.parse_states("") == []
+    with pytest.raises(ValueError, match="ends before it starts"):
+        bench.parse_states("3..1")
