@@ -202,6 +202,17 @@ def init_spread(
     return {"per_init": per_init, "mean_prediction_pehe": mean_pehe}
 
 
+def init_summary(inits: dict[str, Any]) -> list[dict[str, Any]]:
+    """Result rows of check 5: the lowest, median and highest PEHE over the initialisations,
+    and the PEHE of their averaged effects."""
+    values = [fit["pehe"] for fit in inits["per_init"].values()]
+    rows = {
+        "efin_inits_lowest": min(values), "efin_inits_median": float(np.median(values)),
+        "efin_inits_highest": max(values), "efin_inits_averaged": inits["mean_prediction_pehe"],
+    }  # fmt: skip
+    return [{"method": name, "metrics": {"pehe": value}} for name, value in rows.items()]
+
+
 class BinaryPerArm:
     """One binary uplift estimator per arm, each fitted on the rows of control and that arm."""
 
@@ -398,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
             X, y, data.treatment, train, test, truth, states,
         )  # fmt: skip
         inits["truth_logit_effect_sd"] = true_sd
+        results += init_summary(inits)
     if args.card:
         from shopml.report.cards import write_card
 

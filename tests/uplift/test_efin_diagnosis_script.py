@@ -113,3 +113,14 @@ def test_parse_states_reads_ranges_and_lists():
     assert bench.parse_states("") == []
     with pytest.raises(ValueError, match="ends before it starts"):
         bench.parse_states("3..1")
+
+
+def test_init_summary_rows_are_lowest_median_highest_and_averaged():
+    bench = load_benchmark("efin_diagnosis")
+    inits = {"per_init": {"0": {"pehe": 0.3}, "1": {"pehe": 0.1}, "2": {"pehe": 0.2}},
+             "mean_prediction_pehe": 0.15}  # fmt: skip
+    rows = {row["method"]: row["metrics"]["pehe"] for row in bench.init_summary(inits)}
+    assert rows == {
+        "efin_inits_lowest": 0.1, "efin_inits_median": 0.2, "efin_inits_highest": 0.3,
+        "efin_inits_averaged": 0.15,
+    }  # fmt: skip
