@@ -189,14 +189,13 @@ def init_spread(
         pred = model.predict(X[test])
         preds.append(pred)
         outcomes = model.predict_outcomes(X[test])[:, :, -1]
-        per_init[str(state)] = {
+        fit = per_init[str(state)] = {
             "pehe": pehe(truth.ravel(), pred.ravel()),
             "logit_effect_sd": logit_effect_sd(outcomes),
             "best_epoch": int(getattr(model, "best_epoch_", 0)),
         }
-        print(f"   init {state}: PEHE {per_init[str(state)]['pehe']:.4f} | logit-effect sd "
-              + "  ".join(f"{v:.3f}" for v in per_init[str(state)]["logit_effect_sd"]),
-              flush=True)  # fmt: skip
+        print(f"   init {state}: PEHE {fit['pehe']:.4f} | logit-effect sd "
+              + "  ".join(f"{v:.3f}" for v in fit["logit_effect_sd"]), flush=True)  # fmt: skip
     mean_pehe = pehe(truth.ravel(), np.mean(preds, axis=0).ravel())
     print(f"   mean of the {len(states)} fits' effects: PEHE {mean_pehe:.4f}")
     return {"per_init": per_init, "mean_prediction_pehe": mean_pehe}
@@ -254,16 +253,14 @@ def binary_tasks(
     return out
 
 
-def parse_states(text: str) -> list[int]:
-    """'0..3' → [0, 1, 2, 3]; '0,5' → [0, 5]; '' → []."""
-    if not text:
-        return []
-    if ".." in text:
-        low, high = (int(v) for v in text.split("..", 1))
-        if high < low:
-            raise ValueError(f"--inits {text!r}: the range ends before it starts")
-        return list(range(low, high + 1))
-    return [int(v) for v in text.split(",")]
+def control_probability(units: int, seed: int) -> np.ndarray:
+    """The true control conversion probability of every unit of the ``uplift`` world (units,
+    seed), in the log's row order, the order of the loader's rows and true effects."""
+    from shopml.data.simulate import simulate
+
+    world = simulate("uplift", units, seed)
+    probs = world.truth.to_pandas().set_index("click_id")
+    return probs.loc[world.log.column("click_id"), "p_conversion_arm0"].to_numpy()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -293,10 +290,12 @@ def main(argv: list[str] | None = None) -> None:
         "--inits", default="", help="check 5: EFIN's random_state values, e.g. 0..7 or 0,3"
     )
     args = parser.parse_args(argv)
+    from shopml.cli_support import parse_int_range
+
     try:
-        states = parse_states(args.inits)
+        states = parse_int_range(args.inits)
     except ValueError as err:
-        parser.error(str(err))
+        parser.error(f"--inits {err}")
 
     import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -394,14 +393,8 @@ def main(argv: list[str] | None = None) -> None:
         results.append({"method": name, "metrics": metrics, "wall_s": round(wall, 1)})
     inits = None
     if states:
-        from shopml.data.simulate import simulate
-
-        probs = simulate("uplift", args.units, args.seed).truth.to_pandas()
-        control = probs["p_conversion_arm0"].to_numpy()[test][:, None]
-        treated = np.column_stack(
-            [probs[f"p_conversion_arm{a}"].to_numpy()[test] for a in range(1, 4)]
-        )
-        true_sd = logit_effect_sd(np.column_stack([control, treated]))
+        control = control_probability(args.units, args.seed)[test]
+        true_sd = logit_effect_sd(np.column_stack([control, control[:, None] + truth]))
         print("5. EFIN from several initialisations (logit-effect sd of the truth: "
               + "  ".join(f"{v:.3f}" for v in true_sd) + ")")  # fmt: skip
         inits = init_spread(

@@ -17,6 +17,16 @@ def fail(message: str, code: int = 2, to: Console | None = None) -> typer.Exit:
     return typer.Exit(code)
 
 
+def parse_int_range(text: str) -> list[int]:
+    """'1..5' → [1, 2, 3, 4, 5]; '1,2,3' → [1, 2, 3]; '' → []; ValueError for anything else."""
+    if ".." in text:
+        low, high = (int(v) for v in text.split("..", 1))
+        if high < low:
+            raise ValueError(f"{text!r}: the range ends before it starts")
+        return list(range(low, high + 1))
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
 def parse_method_options(values: list[str]) -> dict[str, dict]:
     """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}."""
     options: dict[str, dict] = {}

@@ -14,11 +14,10 @@ console = Console()
 
 def _seeds(text: str) -> list[int]:
     """'1..5' or '1,2,3' → [1, 2, 3, 4, 5] / [1, 2, 3]."""
+    from shopml.cli_support import parse_int_range
+
     try:
-        if ".." in text:
-            lo, hi = text.split("..")
-            return list(range(int(lo), int(hi) + 1))
-        return [int(s) for s in text.split(",") if s.strip()]
+        return parse_int_range(text)
     except ValueError as exc:
         raise typer.BadParameter(f"--seeds must look like 1..5 or 1,2,3, got {text!r}") from exc
 

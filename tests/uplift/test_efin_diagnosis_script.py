@@ -106,21 +106,28 @@ def test_init_spread_scores_each_state_and_the_mean_of_their_effects():
     np.testing.assert_allclose(out["mean_prediction_pehe"], np.sqrt(np.mean((effect_2 / 2) ** 2)))
 
 
-def test_parse_states_reads_ranges_and_lists():
-    bench = load_benchmark("efin_diagnosis")
-    assert bench.parse_states("0..3") == [0, 1, 2, 3]
-    assert bench.parse_states("0,5") == [0, 5]
-    assert bench.parse_states("") == []
+def test_parse_int_range_reads_ranges_and_lists():
+    from shopml.cli_support import parse_int_range
+
+    assert parse_int_range("0..3") == [0, 1, 2, 3]
+    assert parse_int_range("0,5") == [0, 5]
+    assert parse_int_range("") == []
     with pytest.raises(ValueError, match="ends before it starts"):
-        bench.parse_states("3..1")
+        parse_int_range("3..1")
 
 
-def test_init_summary_rows_are_lowest_median_highest_and_averaged():
+def test_control_probability_follows_the_loaders_row_order():
+    from shopml.data.simulate import simulate
+    from shopml.uplift.data import simulated_data
+
     bench = load_benchmark("efin_diagnosis")
-    inits = {"per_init": {"0": {"pehe": 0.3}, "1": {"pehe": 0.1}, "2": {"pehe": 0.2}},
-             "mean_prediction_pehe": 0.15}  # fmt: skip
-    rows = {row["method"]: row["metrics"]["pehe"] for row in bench.init_summary(inits)}
-    assert rows == {
-        "efin_inits_lowest": 0.1, "efin_inits_median": 0.2, "efin_inits_highest": 0.3,
-        "efin_inits_averaged": 0.15,
-    }  # fmt: skip
+    data = simulated_data(2_000, 3)
+    control = bench.control_probability(2_000, 3)
+    world = simulate("uplift", 2_000, 3)
+    truth = world.truth.to_pandas().set_index("click_id").loc[world.log.column("click_id")]
+    # control + the loader's arm-a effect is the arm's true probability, unit by unit
+    for arm in (1, 2, 3):
+        np.testing.assert_allclose(
+            control + data.truth["conversion"][:, arm - 1],
+            truth[f"p_conversion_arm{arm}"].to_numpy(), atol=1e-12,
+        )  # fmt: skip
