@@ -11,7 +11,10 @@ every method fitted on the training rows and scored on the test rows:
   true effect, over all arms) and ``ate_error`` on the evaluated stage.
 
 Meta-learners (shopml's, causalml's, scikit-uplift's) share one base classifier; EFIN, ECUP and
-TARNet use their defaults. ECUP gets the chain labels (Hillstrom / Criteo: visit → conversion;
+TARNet use their defaults. ``random_state`` (default 0) initialises every model - the base
+classifier's early-stopping rows, the networks' weights, batch order and early-stopping rows -
+so a run can be repeated from other initialisations on the same worlds and splits; a run with
+another state carries ``-rsN`` in its variant and card names. ECUP gets the chain labels (Hillstrom / Criteo: visit → conversion;
 simulator: impression → click → conversion) and is scored on the evaluated stage;
 ``ecup_conversion_only`` is ECUP fitted on the last stage alone. A card per seed goes to
 ``docs/results/cards/``; Qini / uplift / decile PNGs of the first seed to ``plots_dir``.
@@ -62,12 +65,15 @@ class UpliftBenchSpec:
     plots_dir: Path | None = None
     write_cards: bool = True
     epochs: int | None = None  # override the neural models' epochs (quick runs)
+    random_state: int = 0  # initialisation of every model (not the split: that is the seed)
 
 
-def _base_classifier() -> Any:
+def _base_classifier(random_state: int = 0) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=0)
+    return HistGradientBoostingClassifier(
+        max_iter=100, learning_rate=0.1, random_state=random_state
+    )
 
 
 def load_data(spec: UpliftBenchSpec, seed: int) -> UpliftData:
@@ -89,11 +95,14 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
 
     outcome = evaluated_stage(spec, data)
     stage_index = data.stages.index(outcome)
-    neural = {} if spec.epochs is None else {"epochs": spec.epochs}
+    neural: dict[str, int] = {"random_state": spec.random_state}
+    if spec.epochs is not None:
+        neural["epochs"] = spec.epochs
+    state = spec.random_state
     factories: dict[str, Callable[[], Any]] = {
-        "s_learner": lambda: get_method("s_learner")(_base_classifier()),
-        "t_learner": lambda: get_method("t_learner")(_base_classifier()),
-        "x_learner": lambda: get_method("x_learner")(_base_classifier()),
+        "s_learner": lambda: get_method("s_learner")(_base_classifier(state)),
+        "t_learner": lambda: get_method("t_learner")(_base_classifier(state)),
+        "x_learner": lambda: get_method("x_learner")(_base_classifier(state)),
         "tarnet": lambda: get_method("tarnet")(**neural),
         "efin": lambda: get_method("efin")(**neural),
         "efin_shared_tower": lambda: get_method("efin")(arm_towers=False, **neural),
@@ -101,7 +110,7 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
         "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
     }
     for name, make in PEERS.items():
-        factories[name] = lambda make=make: make(_base_classifier())
+        factories[name] = lambda make=make: make(_base_classifier(state))
     return factories
 
 
@@ -233,6 +242,7 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
             "test_rows": len(test),
             "base_classifier": "HistGradientBoostingClassifier(max_iter=100, lr=0.1)",
             "neural_epochs": spec.epochs,
+            "random_state": spec.random_state,
             "split": "random, stratified by arm x outcome, seed = run seed",
         }
         run = {"seed": seed, "config": config, "results": results}
@@ -255,12 +265,15 @@ def _card_name(spec: UpliftBenchSpec, dataset: dict[str, Any], variant: str, see
 
 
 def _variant(spec: UpliftBenchSpec, data: UpliftData, outcome: str) -> str:
-    """Arms and outcome, and the neural models' epochs when capped (cards never mix them)."""
+    """Arms and outcome, the neural models' epochs when capped and the models' initialisation
+    when not the default 0 (cards never mix them)."""
     if spec.data == "hillstrom":
         base = f"{spec.arms}-{outcome}"
     else:
         base = f"{len(data.arms)}arms-{outcome}"
-    return base if spec.epochs is None else f"{base}-epochs{spec.epochs}"
+    if spec.epochs is not None:
+        base += f"-epochs{spec.epochs}"
+    return base if spec.random_state == 0 else f"{base}-rs{spec.random_state}"
 
 
 def _plots(

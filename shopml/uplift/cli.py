@@ -39,6 +39,12 @@ def bench_uplift(
     methods: Annotated[str | None, typer.Option(help="comma-separated methods (default all)")] = None,
     units: Annotated[int, typer.Option(help="simulated units per seed (preset)")] = 30_000,
     epochs: Annotated[int | None, typer.Option(help="max epochs of the neural models")] = None,
+    random_state: Annotated[
+        int,
+        typer.Option(
+            min=0, help="initialisation of every model (weights, batch order, early-stopping rows)"
+        ),
+    ] = 0,
     cards: Annotated[Path | None, typer.Option(help="card directory")] = None,
     plots: Annotated[
         Path | None, typer.Option(help="PNG directory (Qini, uplift, deciles of EFIN/ECUP)")
@@ -68,6 +74,7 @@ def bench_uplift(
         plots_dir=plots,
         write_cards=not no_cards,
         epochs=epochs,
+        random_state=random_state,
     )
     try:
         run_bench(spec, console)

@@ -89,6 +89,28 @@ def test_bench_at_the_models_own_epochs_has_the_plain_variant(tmp_path):
     assert runs[0]["card"].name == "uplift-uplift-2000-3arms-conversion-seed1.json"
 
 
+def test_another_random_state_initialises_every_model_and_names_its_cards(tmp_path):
+    from shopml.uplift.bench import method_factories, simulated_data
+
+    spec = UpliftBenchSpec(data="preset", units=2000, epochs=2, random_state=3)
+    factories = method_factories(spec, simulated_data(2000, 1))
+    assert factories["s_learner"]().base_estimator.random_state == 3
+    assert factories["causalml_s_learner"]().base_estimator.random_state == 3
+    for name in ("tarnet", "efin", "ecup", "ecup_conversion_only"):
+        model = factories[name]()
+        assert (model.random_state, model.epochs) == (3, 2), name
+    spec.seeds, spec.card_dir, spec.methods = [1], tmp_path, ["s_learner", "ecup"]
+    runs = run_bench(spec, Console(file=None, quiet=True), progress=False)
+    card = json.loads(runs[0]["card"].read_text())
+    assert card["config"]["random_state"] == 3
+    assert runs[0]["card"].name == "uplift-uplift-2000-3arms-conversion-epochs2-rs3-seed1.json"
+    # the same world and split from another initialisation gives other fits, not the same
+    spec.random_state, spec.write_cards = 0, False
+    again = run_bench(spec, Console(file=None, quiet=True), progress=False)
+    assert runs[0]["config"]["train_rows"] == again[0]["config"]["train_rows"]
+    assert runs[0]["results"][1]["metrics"]["pehe"] != again[0]["results"][1]["metrics"]["pehe"]
+
+
 def test_cli_rejects_bad_arguments():
     runner = CliRunner()
     result = runner.invoke(app, ["bench", "uplift"])
