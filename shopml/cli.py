@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shopml.cli_support import console, fail, parse_method_options
+from shopml.cli_support import console, fail, parse_method_options, parse_seeds
 
 app = typer.Typer(
     add_completion=False,
@@ -259,7 +259,7 @@ def bench_netcvr(
     methods: Annotated[
         str | None, typer.Option(help="comma-separated methods (default: all, Table 2 order)")
     ] = None,
-    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "1",
+    seeds: Annotated[str, typer.Option(help="seeds, e.g. 1,2,3 or 1..3")] = "1",
     quick: Annotated[bool, typer.Option(help="a small world and a 4-day stream (minutes)")] = False,
     option: Annotated[
         list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. tesla.structure=shared")
@@ -288,10 +288,7 @@ def bench_netcvr(
         raise _fail("give --data or --preset, not both")
     if data is not None and not data.exists():
         raise _fail(f"{data} does not exist")
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError as exc:
-        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from exc
+    seed_list = parse_seeds(seeds)
     known = default_methods()
     chosen = [m.strip() for m in methods.split(",")] if methods else None
     unknown = sorted(set(chosen or []) - set(known))

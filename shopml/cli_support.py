@@ -27,6 +27,17 @@ def parse_int_range(text: str) -> list[int]:
     return [int(v) for v in text.split(",") if v.strip()]
 
 
+def parse_seeds(text: str) -> list[int]:
+    """--seeds '1,2,3' or '1..5' → the seeds; a clear error (exit 2) when malformed or empty."""
+    try:
+        seeds = parse_int_range(text)
+    except ValueError as exc:
+        raise fail(f"--seeds must look like 1,2,3 or 1..5, got {text!r} ({exc})") from exc
+    if not seeds:
+        raise fail("--seeds is empty")
+    return seeds
+
+
 def parse_method_options(values: list[str]) -> dict[str, dict]:
     """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}."""
     options: dict[str, dict] = {}

@@ -3,6 +3,7 @@
 import json
 
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from shopml.cli import app
@@ -104,3 +105,21 @@ def test_demo_rejects_unknown_families(tmp_path):
         app, ["demo", "--clicks", "1000", "--families", "nope", "--out", str(tmp_path)]
     )
     assert result.exit_code == 2 and "unknown families" in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["bench", "netcvr", "--preset", "cascade"],
+        ["bench", "gmv", "--preset", "trace"],
+        ["bench", "uplift", "--preset", "uplift"],
+        ["bench", "attribution", "--preset", "journeys"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("seeds", "message"), [("1,x", "must look like"), ("3..1", "must look like"), (",", "is empty")]
+)
+def test_every_bench_reads_seeds_alike_and_rejects_bad_ones(command, seeds, message, tmp_path):
+    result = CliRunner().invoke(app, [*command, "--seeds", seeds, "--cards", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output

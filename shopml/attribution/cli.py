@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopml.cli_support import fail
+from shopml.cli_support import fail, parse_seeds
 
 console = Console()
 attribution_app = typer.Typer(no_args_is_help=True, help="Multi-touch attribution of conversions.")
@@ -42,7 +42,7 @@ def bench_attribution(
         ),
     ] = None,
     users: Annotated[int, typer.Option(help="users (journeys) to simulate per seed")] = 100_000,
-    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "1,2,3,4,5",
+    seeds: Annotated[str, typer.Option(help="seeds, e.g. 1,2,3 or 1..3")] = "1,2,3,4,5",
     methods: Annotated[
         str | None, typer.Option(help="comma-separated methods (default all)")
     ] = None,
@@ -67,12 +67,7 @@ def bench_attribution(
         raise _fail(f"preset {preset!r} has no touchpoints with known credit; use journeys")
     if users <= 0:
         raise _fail(f"--users must be positive, got {users}")
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError as exc:
-        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from exc
-    if not seed_list:
-        raise _fail("--seeds is empty")
+    seed_list = parse_seeds(seeds)
     spec = AttributionBenchSpec(
         preset=None if data is not None else "journeys",
         data=data,

@@ -12,16 +12,6 @@ from rich.table import Table
 console = Console()
 
 
-def _seeds(text: str) -> list[int]:
-    """'1..5' or '1,2,3' → [1, 2, 3, 4, 5] / [1, 2, 3]."""
-    from shopml.cli_support import parse_int_range
-
-    try:
-        return parse_int_range(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"--seeds must look like 1..5 or 1,2,3, got {text!r}") from exc
-
-
 def bench_uplift(
     data: Annotated[
         str | None, typer.Option(help="hillstrom | criteo_uplift (real data; file in PATH)")
@@ -52,6 +42,7 @@ def bench_uplift(
     no_cards: Annotated[bool, typer.Option("--no-cards", help="do not write result cards")] = False,
 ) -> None:
     """Uplift benchmark: Qini / AUUC (and PEHE on the preset) of every method over seeds."""
+    from shopml.cli_support import parse_seeds
     from shopml.uplift.bench import UpliftBenchSpec, run_bench
 
     if (data is None) == (preset is None):
@@ -68,7 +59,7 @@ def bench_uplift(
         arms=arms,
         outcome=outcome,
         units=units,
-        seeds=_seeds(seeds),
+        seeds=parse_seeds(seeds),
         methods=[m.strip() for m in methods.split(",")] if methods else None,
         card_dir=cards,
         plots_dir=plots,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shopml.cli_support import fail, parse_method_options
+from shopml.cli_support import fail, parse_method_options, parse_seeds
 
 console = Console()
 DEMO_METHODS = ["pre_single", "online_single", "online_dual", "reader"]
@@ -32,7 +32,7 @@ def bench_gmv(
     methods: Annotated[
         str | None, typer.Option(help="comma-separated methods or READER variants (default: the 9 of Table 4)")
     ] = None,
-    seeds: Annotated[str, typer.Option(help="comma-separated seeds")] = "1",
+    seeds: Annotated[str, typer.Option(help="seeds, e.g. 1,2,3 or 1..3")] = "1",
     quick: Annotated[
         bool, typer.Option(help="a small world, 20 pre-training days and an 8-day stream")
     ] = False,
@@ -59,12 +59,7 @@ def bench_gmv(
         raise _fail("give --data or --preset, not both")
     if data is not None and not data.exists():
         raise _fail(f"{data} does not exist")
-    try:
-        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
-    except ValueError as exc:
-        raise _fail(f"--seeds must be comma-separated integers, got {seeds!r}") from exc
-    if not seed_list:
-        raise _fail("--seeds is empty")
+    seed_list = parse_seeds(seeds)
     if threads < 1:
         raise _fail(f"--threads must be >= 1, got {threads}")
     known = known_methods()

@@ -123,6 +123,6 @@ def test_cli_rejects_bad_arguments():
 
 @pytest.mark.parametrize(("text", "seeds"), [("1..3", [1, 2, 3]), ("4,7", [4, 7])])
 def test_seed_ranges(text, seeds):
-    from shopml.uplift.cli import _seeds
+    from shopml.cli_support import parse_seeds
 
-    assert _seeds(text) == seeds
+    assert parse_seeds(text) == seeds
