@@ -332,6 +332,59 @@ def report(
         console.print(f"wrote {path}")
 
 
+@app.command()
+def compare(
+    method: Annotated[str, typer.Argument(help="the method to judge, e.g. ecup")],
+    reference: Annotated[str, typer.Argument(help="the method it is set against, e.g. s_learner")],
+    benchmark: Annotated[str, typer.Option(help="whose cards: uplift, netcvr, gmv, ...")] = "uplift",
+    metric: Annotated[str, typer.Option(help="the metric to compare, e.g. pehe, netcvr_auc")] = "pehe",
+    dataset: Annotated[
+        str | None, typer.Option(help="only data sets whose name contains this text")
+    ] = None,
+    cards: Annotated[Path, typer.Option(help="directory of result cards")] = Path(
+        "docs/results/cards"
+    ),
+    each: Annotated[bool, typer.Option("--each", help="also list every pair's values")] = False,
+) -> None:
+    """Paired differences of two methods per data set, over the seeds both ran on."""
+    from rich import box
+    from rich.table import Table
+
+    from shopml.report.paired import compare_cards
+
+    try:
+        found = compare_cards(cards, benchmark, method, reference, metric)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    if dataset is not None:
+        found = [f for f in found if dataset in f.dataset]
+    if not found:
+        raise _fail(f"no {benchmark} card has {metric!r} for both {method} and {reference}")
+    table = Table(
+        title=f"{metric}: {method} (A) minus {reference} (B), paired by seed and state",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("data set", min_width=30, ratio=1)
+    for column in ("pairs", "A", "B", "A - B", "std", "s.e.", "A lower"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for item in found:
+        s = item.summary()
+        table.add_row(
+            item.dataset, str(len(item.pairs)), f"{s['method']:.4f}", f"{s['reference']:.4f}",
+            f"{s['difference']:+.4f}", f"{s['std']:.4f}", f"{s['standard_error']:.4f}",
+            f"{item.lower}/{len(item.pairs)}",
+        )  # fmt: skip
+    console.print(table, width=max(console.width, 120), crop=False)  # every column, in a pipe too
+    for item in found if each else []:
+        pairs = Table(title=item.dataset, box=box.SIMPLE_HEAD)
+        for column in ("seed", "state", "A", "B", "A - B"):
+            pairs.add_column(column, justify="right")
+        values = zip(item.pairs, item.method_values, item.reference_values, strict=True)
+        for (seed, state), a, b in values:
+            pairs.add_row(str(seed), str(state), f"{a:.4f}", f"{b:.4f}", f"{a - b:+.4f}")
+        console.print(pairs)
+
+
 for _module in _family_modules():
     _module.register(app, bench_app)
 
