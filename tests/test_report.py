@@ -129,3 +129,25 @@ def test_marked_section_with_all_datasets(tmp_path):
     assert fill_marked_sections(doc, {"b": cards})
     text = doc.read_text()
     assert "**w1**" in text and "**w2**" in text and text.count("| m |") == 2
+
+
+def test_marked_section_pinned_to_one_run(tmp_path):
+    from shopml.report.pages import fill_marked_sections
+
+    cards = []
+    for stem, value in (("b-w-3arms-seed1", 0.1), ("b-w-3arms-seed2", 0.3), ("b-w-3arms-rs1-seed1", 0.9)):
+        path = write_card(
+            "b", {"name": "w"}, 1, {}, [{"method": "m", "metrics": {"x": value}}],
+            out_dir=tmp_path, name=stem,
+        )  # fmt: skip
+        cards.append({**json.loads(path.read_text()), "_path": str(path)})
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- results:b~b-w-3arms:x:begin -->\n<!-- results:b~b-w-3arms:x:end -->\n")
+    assert fill_marked_sections(doc, {"b": cards})
+    text = doc.read_text()
+    # the latest card (-rs1) is not the pinned run: only seeds 1 and 2 of b-w-3arms count
+    assert "b-w-3arms-seed1.json, b-w-3arms-seed2.json -->" in text and "rs1" not in text
+    assert "0.2000 ± 0.1414" in text
+    # a stem no card has leaves the block as it was
+    doc.write_text("<!-- results:b~nothing:x:begin -->\nold\n<!-- results:b~nothing:x:end -->\n")
+    assert not fill_marked_sections(doc, {"b": cards})
