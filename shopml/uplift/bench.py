@@ -140,7 +140,8 @@ def run_method(
     name: str, factory: Callable[[], Any], data: UpliftData, outcome: str, train: np.ndarray,
     test: np.ndarray,
 ) -> tuple[dict[str, float], np.ndarray, float]:
-    """Fit on train rows, score on test rows: (metrics, test uplift, wall seconds)."""  # fmt: skip
+    """Fit on train rows, score on test rows: (metrics, test uplift, wall seconds, the fitted
+    estimator)."""
     X = data.X.to_numpy(dtype=np.float64)
     chain_model = name.startswith("ecup")
     y = data.chain() if chain_model else data.labels[outcome].astype(float)
@@ -162,7 +163,14 @@ def run_method(
         metrics["ate_error"] = float(
             np.mean([ate_error(truth[:, a], uplift[:, a]) for a in range(truth.shape[1])])
         )
-    return metrics, uplift, wall
+    return metrics, uplift, wall, estimator
+
+
+def training_record(estimator: Any) -> dict[str, int] | None:
+    """Epochs a fitted network ran and the epoch whose weights it kept (None for others)."""
+    if not hasattr(estimator, "best_epoch_"):
+        return None
+    return {"epochs_run": int(estimator.n_epochs_), "best_epoch": int(estimator.best_epoch_)}
 
 
 def bayes_limit(data: UpliftData, outcome: str, test: np.ndarray) -> dict[str, float] | None:
@@ -225,10 +233,16 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
         for name in names:
             if progress:
                 console.print(f"[dim]seed {seed}: {name} ...[/dim]", end=" ")
-            metrics, uplift, wall = run_method(name, factories[name], data, outcome, train, test)
+            metrics, uplift, wall, fitted = run_method(
+                name, factories[name], data, outcome, train, test
+            )
             if progress:
                 console.print(f"qini {metrics['qini']:.4f} ({wall:.1f} s)")
-            results.append({"method": name, "metrics": metrics, "wall_s": round(wall, 2)})
+            entry = {"method": name, "metrics": metrics, "wall_s": round(wall, 2)}
+            training = training_record(fitted)
+            if training is not None:
+                entry["training"] = training
+            results.append(entry)
             if seed_number == 0 and spec.plots_dir is not None and name in ("efin", "ecup"):
                 _plots(spec, data, outcome, test, uplift, name)
         variant = _variant(spec, data, outcome)

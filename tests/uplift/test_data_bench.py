@@ -78,6 +78,9 @@ def test_bench_on_the_preset_writes_cards_with_pehe(tmp_path):
     assert len(list((tmp_path / "png").glob("*.png"))) == 9  # ecup: 3 arms x 3 plots
     # capped epochs are part of the variant, so runs at other epochs never overwrite these
     assert card["config"]["variant"] == "3arms-conversion-epochs1"
+    # networks record the epochs they ran and kept; the S-learner has none
+    assert "training" not in card["results"][0]
+    assert card["results"][1]["training"] == {"epochs_run": 1, "best_epoch": 1}
     assert runs[0]["card"].name == "uplift-uplift-3000-3arms-conversion-epochs1-seed1.json"
 
 
