@@ -348,7 +348,6 @@ def compare(
 ) -> None:
     """Paired differences of two methods per data set, over the seeds both ran on."""
     from rich import box
-    from rich.table import Table
 
     from shopml.report.paired import compare_cards
 

@@ -14,7 +14,6 @@ initialisations counts alongside the spread over worlds.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,6 @@ import numpy as np
 
 from shopml.report.cards import read_cards
 from shopml.report.pages import dataset_key
-
-_STATE_SUFFIX = re.compile(r"-rs\d+(?=\]$)")
 
 
 @dataclass
@@ -57,9 +54,8 @@ class PairedDifference:
         initialisations on one seed share its world and split, so they are averaged first."""
         diff = self.differences
         std = float(diff.std(ddof=1)) if diff.size > 1 else float("nan")
-        by_seed = np.array(
-            [diff[[seed == s for s, _ in self.pairs]].mean() for seed in self.seeds]
-        )  # fmt: skip
+        seed_of_pair = np.array([seed for seed, _ in self.pairs])
+        by_seed = np.array([diff[seed_of_pair == seed].mean() for seed in self.seeds])
         se = by_seed.std(ddof=1) / np.sqrt(by_seed.size) if by_seed.size > 1 else float("nan")
         return {
             "method": float(self.method_values.mean()),
@@ -87,8 +83,9 @@ def paired_differences(
         ours, theirs = (_metric_of(card, name, metric) for name in (method, reference))
         if ours is None or theirs is None:
             continue
-        dataset = _STATE_SUFFIX.sub("", dataset_key(card))
-        pair = (int(card.get("seed") or 0), int(card.get("config", {}).get("random_state", 0)))
+        state = int(card.get("config", {}).get("random_state", 0))
+        dataset = dataset_key(card).replace(f"-rs{state}]", "]") if state else dataset_key(card)
+        pair = (int(card.get("seed") or 0), state)
         if pair in found[dataset]:
             raise ValueError(
                 f"two cards of {dataset!r} for seed {pair[0]}, random state {pair[1]}: "

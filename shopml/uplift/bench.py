@@ -14,8 +14,9 @@ Meta-learners (shopml's, causalml's, scikit-uplift's) share one base classifier;
 TARNet use their defaults. ``random_state`` (default 0) initialises every model - the base
 classifier's early-stopping rows, the networks' weights, batch order and early-stopping rows -
 so a run can be repeated from other initialisations on the same worlds and splits; a run with
-another state carries ``-rsN`` in its variant and card names. ECUP gets the chain labels (Hillstrom / Criteo: visit → conversion;
-simulator: impression → click → conversion) and is scored on the evaluated stage;
+another state carries ``-rsN`` in its variant and card names. ECUP gets the chain labels
+(Hillstrom / Criteo: visit → conversion; simulator: impression → click → conversion) and is
+scored on the evaluated stage;
 ``ecup_conversion_only`` is ECUP fitted on the last stage alone. A card per seed goes to
 ``docs/results/cards/``; Qini / uplift / decile PNGs of the first seed to ``plots_dir``.
 """
@@ -139,7 +140,7 @@ def split(data: UpliftData, outcome: str, test_fraction: float, seed: int) -> tu
 def run_method(
     name: str, factory: Callable[[], Any], data: UpliftData, outcome: str, train: np.ndarray,
     test: np.ndarray,
-) -> tuple[dict[str, float], np.ndarray, float]:
+) -> tuple[dict[str, float], np.ndarray, float, Any]:
     """Fit on train rows, score on test rows: (metrics, test uplift, wall seconds, the fitted
     estimator)."""
     X = data.X.to_numpy(dtype=np.float64)
