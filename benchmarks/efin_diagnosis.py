@@ -263,6 +263,30 @@ def control_probability(units: int, seed: int) -> np.ndarray:
     return probs.loc[world.log.column("click_id"), "p_conversion_arm0"].to_numpy()
 
 
+def efin_variants(options: list[str]) -> dict[str, dict[str, Any]]:
+    """['lr.learning_rate=5e-3', 'lr.batch_size=128'] → {'efin_lr': {...}}; checked against
+    EFIN's parameters (ValueError naming the bad one)."""
+    import json
+
+    from shopml.uplift.efin import EFIN
+
+    known = EFIN().get_params()
+    variants: dict[str, dict[str, Any]] = {}
+    for item in options:
+        key, sep, raw = item.partition("=")
+        name, dot, param = key.partition(".")
+        if not sep or not dot or not name:
+            raise ValueError(f"--variant must look like NAME.PARAM=VALUE, got {item!r}")
+        if param not in known:
+            raise ValueError(f"--variant {item!r}: EFIN has no parameter {param!r}")
+        try:
+            value = json.loads(raw.lower() if raw.lower() in ("true", "false") else raw)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--variant {item!r}: {raw!r} is not a number or true/false") from err
+        variants.setdefault(f"efin_{name}", {})[param] = value
+    return variants
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run both checks, print them, optionally write a card."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -289,13 +313,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--inits", default="", help="check 5: EFIN's random_state values, e.g. 0..7 or 0,3"
     )
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME.PARAM=VALUE",
+        help="check 6: an EFIN `efin_NAME` with this parameter (repeat; e.g. lr.learning_rate=5e-3)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--random-state", type=int, default=0, help="initialisation of every fitted model"
+    )
     args = parser.parse_args(argv)
     from shopml.cli_support import parse_int_range
 
     try:
         states = parse_int_range(args.inits)
+        variants = efin_variants(args.variant)
     except ValueError as err:
-        parser.error(f"--inits {err}")
+        parser.error(str(err))
 
     import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -319,21 +351,28 @@ def main(argv: list[str] | None = None) -> None:
             print(f"   {name:<18} " + "  ".join(f"{v:.3f}" for v in values))
 
     y = data.labels["conversion"].astype(float)
+    rs = args.random_state
     estimators = {
         "s_learner": lambda: get_method("s_learner")(
-            HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=0)
+            HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=rs)
         ),
-        "efin": lambda: get_method("efin")(epochs=args.epochs),
-        "efin_shared_tower": lambda: get_method("efin")(epochs=args.epochs, arm_towers=False),
-        "ecup": lambda: get_method("ecup")(epochs=args.epochs),
+        "efin": lambda: get_method("efin")(epochs=args.epochs, random_state=rs),
+        "efin_shared_tower": lambda: get_method("efin")(
+            epochs=args.epochs, arm_towers=False, random_state=rs
+        ),
+        "ecup": lambda: get_method("ecup")(epochs=args.epochs, random_state=rs),
     }
+    for name, params in variants.items():
+        estimators[name] = lambda params=params: get_method("efin")(
+            **{"epochs": args.epochs, "random_state": rs, **params}
+        )
     if args.variants:
         efin = get_method("efin")
         estimators |= {
-            "efin_20_epochs": lambda: efin(),
-            "efin_no_constraint": lambda: efin(constraint_weight=0.0),
-            "efin_no_detach": lambda: efin(detach_control=False),
-            "efin_width_32": lambda: efin(embed_dim=32),
+            "efin_20_epochs": lambda: efin(random_state=rs),
+            "efin_no_constraint": lambda: efin(constraint_weight=0.0, random_state=rs),
+            "efin_no_detach": lambda: efin(detach_control=False, random_state=rs),
+            "efin_width_32": lambda: efin(embed_dim=32, random_state=rs),
         }
     if args.official:
         estimators["efin_official_recipe"] = lambda: OfficialRecipeEFIN(seed=0)
@@ -356,6 +395,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"   {'truth':<10} corr with activity " + "  ".join(f"{v:+.2f}" for v in true_activity)
           + f" | between arms {true_arm_corr:+.2f}")  # fmt: skip
+    zero_effect = pehe(truth.ravel(), np.zeros(truth.size))
+    print(f"   {'no effect':<10} PEHE {zero_effect:.4f} (predicting zero effect for everyone)")
     binary = None
     fitted: dict[str, tuple[Any, float]] = {}  # name → (model fitted for check 4, fit seconds)
     if args.binary:
@@ -415,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
             extra={
                 "capacity_r2": r2, "truth_activity_corr": true_activity,
                 "truth_arm_corr": true_arm_corr, "binary_tasks": binary, "inits": inits,
+                "zero_effect_pehe": zero_effect,
             },
         )  # fmt: skip
         print(f"wrote {path}")

@@ -19,6 +19,17 @@ Marketing", KDD 2023 (arXiv:2306.00315). Its four modules, as implemented here:
    effects nearly equal, so the treatment feature and its product with h_a are appended.)
    Outcome logits: control μ(x), arm a μ(x) + τ_a(x); predicted uplift σ(μ + τ_a) − σ(μ)
    (for real outcomes the raw difference τ_a).
+   **The attention weights do not depend on the arm** in this form, which is the official
+   code's (``interaction_attn``, read, not copied): the ReLU's input is a sum of two
+   sigmoids, always positive, so the ReLU is the identity and s_{a,j} = wᵀσ(W_1 e_{t,a}) +
+   wᵀσ(W_2 e_j); the treatment's term is the same for every field j and cancels in the
+   softmax (tested: equal weights for every arm, no gradient reaches W_1). With one treatment
+   that changes nothing; with several, every arm pools the same h. This is why a tower that
+   reads h_a alone gives every arm the same effect. ``interaction_attention="additive"`` drops
+   the two sigmoids, s_{a,j} = wᵀ ReLU(W_1 e_{t,a} + W_2 e_j + b), so that the ReLU can cut and
+   each arm weighs the fields its own way (the module's stated aim: the features sensitive
+   to a particular treatment); the default stays the official form (docs/marketing.md has
+   both measured).
    **One uplift tower per arm** (``arm_towers=True``, the default): the paper's and the
    official code's uplift tower serves one treatment; with K arms each arm gets its own tower,
    τ head and treatment head, fed by the shared treatment-aware attention. With one tower
@@ -63,8 +74,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from shopml.uplift.base import register_method
+from shopml.uplift.base import UpliftInputError, register_method
 from shopml.uplift.nets import NeuralUpliftEstimator, embed_features, mlp
+
+#: forms of the treatment-aware attention score (see ``EFINModule.interaction_weights``)
+ATTENTION_FORMS = ("official", "additive")
 
 
 @register_method("efin")
@@ -79,6 +93,7 @@ class EFIN(NeuralUpliftEstimator):
         constraint_weight: float = 1.0,
         detach_control: bool = True,
         arm_towers: bool = True,
+        interaction_attention: str = "official",
         epochs: int = 20,
         batch_size: int = 512,
         learning_rate: float = 2e-3,
@@ -93,6 +108,7 @@ class EFIN(NeuralUpliftEstimator):
         self.constraint_weight = constraint_weight
         self.detach_control = detach_control
         self.arm_towers = arm_towers
+        self.interaction_attention = interaction_attention
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -102,9 +118,15 @@ class EFIN(NeuralUpliftEstimator):
         self.random_state = random_state
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> nn.Module:
+        if self.interaction_attention not in ATTENTION_FORMS:
+            raise UpliftInputError(
+                f"interaction_attention={self.interaction_attention!r}; use one of "
+                f"{', '.join(ATTENTION_FORMS)}"
+            )
         return EFINModule(
             n_features, n_arms, n_stages, int(self.embed_dim), int(self.hidden),
             bool(self.use_self_interaction), bool(self.arm_towers),
+            str(self.interaction_attention),
         )  # fmt: skip
 
     def _loss(self, module: Any, xb: Any, yb: Any, ab: Any) -> Any:
@@ -135,10 +157,10 @@ class EFINModule(nn.Module):
 
     def __init__(
         self, n_features: int, n_arms: int, n_stages: int, d: int, hidden: int, use_self: bool,
-        arm_towers: bool = True,
+        arm_towers: bool = True, attention: str = "official",
     ):  # fmt: skip
         super().__init__()
-        self.n_arms, self.d, self.use_self = n_arms, d, use_self
+        self.n_arms, self.d, self.use_self, self.attention = n_arms, d, use_self, attention
         towers = n_arms if arm_towers else 1
         self.field = nn.Parameter(torch.randn(n_features, d))
         self.treatment = nn.Linear(n_arms, d)  # treatment features → e_{t,a}
@@ -162,13 +184,7 @@ class EFINModule(nn.Module):
         mu = self.control(e_norm.flatten(1))
         eye = torch.eye(self.n_arms, dtype=x.dtype, device=x.device)
         arms = self.treatment(eye)  # (K, d)
-        score = self.att_w(
-            torch.relu(
-                torch.sigmoid(self.att_t(arms))[None, :, None, :]
-                + torch.sigmoid(self.att_x(e))[:, None, :, :]
-            )
-        ).squeeze(-1)  # (b, K, F)
-        h = torch.softmax(score, dim=-1) @ e  # (b, K, d)
+        h = self.interaction_weights(e, arms) @ e  # (b, K, d)
         t_feat = arms[None].expand_as(h)
         tower_in = torch.cat([h, t_feat, h * t_feat], dim=-1)  # (b, K, 3d)
         if len(self.uplift) == 1:  # shared tower
@@ -178,6 +194,21 @@ class EFINModule(nn.Module):
         tau = torch.stack([head(last) for head, last in zip(self.tau, lasts, strict=True)], 1)
         t_logit = torch.cat([head(last) for head, last in zip(self.t_head, lasts, strict=True)], 1)
         return mu, tau, t_logit
+
+    def interaction_weights(self, e: torch.Tensor, arms: torch.Tensor) -> torch.Tensor:
+        """Treatment-aware attention α (b, K, F) of every arm over the field embeddings e.
+
+        ``official``: s_{a,j} = wᵀ ReLU(σ(W_1 e_{t,a}) + σ(W_2 e_j)). The ReLU's input is a sum
+        of sigmoids, so it is the identity and s_{a,j} = wᵀσ(W_1 e_{t,a}) + wᵀσ(W_2 e_j): the
+        treatment's term is the same for every field and cancels in the softmax, so every arm
+        gets the same weights (tested). ``additive``: s_{a,j} = wᵀ ReLU(W_1 e_{t,a} + W_2 e_j + b),
+        where the ReLU can cut, so each arm weighs the fields its own way.
+        """
+        t_term, x_term = self.att_t(arms), self.att_x(e)
+        if self.attention == "official":
+            t_term, x_term = torch.sigmoid(t_term), torch.sigmoid(x_term)
+        score = self.att_w(torch.relu(t_term[None, :, None, :] + x_term[:, None, :, :]))
+        return torch.softmax(score.squeeze(-1), dim=-1)  # (b, K, F)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mu, tau, _ = self.parts(x)

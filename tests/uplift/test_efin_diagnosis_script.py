@@ -131,3 +131,24 @@ def test_control_probability_follows_the_loaders_row_order():
             control + data.truth["conversion"][:, arm - 1],
             truth[f"p_conversion_arm{arm}"].to_numpy(), atol=1e-12,
         )  # fmt: skip
+
+
+def test_efin_variants_group_parameters_by_name_and_reject_bad_ones():
+    bench = load_benchmark("efin_diagnosis")
+    variants = bench.efin_variants(
+        ["lr.learning_rate=5e-3", "lr.batch_size=128", "plain.constraint_weight=0", "x.arm_towers=False"]
+    )
+    assert variants == {
+        "efin_lr": {"learning_rate": 5e-3, "batch_size": 128},
+        "efin_plain": {"constraint_weight": 0},
+        "efin_x": {"arm_towers": False},
+    }
+    assert bench.efin_variants([]) == {}
+    for bad, message in (
+        ("lr=5e-3", "NAME.PARAM=VALUE"),
+        (".learning_rate=1", "NAME.PARAM=VALUE"),
+        ("lr.rate=1", "no parameter 'rate'"),
+        ("lr.learning_rate=fast", "not a number"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            bench.efin_variants([bad])

@@ -197,6 +197,45 @@ def test_efin_has_one_uplift_tower_per_arm_and_one_arm_needs_no_choice():
     np.testing.assert_array_equal(own, shared)
 
 
+def test_efin_official_attention_is_the_same_for_every_arm():
+    """The official additive form puts sigmoids inside the ReLU, so the treatment's term is
+    constant over the fields and cancels in the softmax: equal weights, no gradient to W_1."""
+    import torch
+
+    from shopml.uplift.nets import embed_features
+
+    X, y, t = _arms_data(300)
+    module = EFIN(epochs=1).fit(X, y, treatment=t).module_.float()
+    x = torch.from_numpy(X[:16].astype(np.float32))
+    e = embed_features(x, module.field)
+    arms = module.treatment(torch.eye(module.n_arms))
+    weights = module.interaction_weights(e, arms)
+    assert weights.shape == (16, 2, X.shape[1])
+    torch.testing.assert_close(weights[:, 0], weights[:, 1])
+    assert weights[:, 0].std(dim=-1).max() > 1e-4  # not uniform: the fields' term still acts
+    module.zero_grad()
+    (weights[:, :, 0] * torch.arange(1.0, 17.0)[:, None]).sum().backward()
+    assert module.att_t.weight.grad.abs().max() < 1e-6
+    assert module.att_x.weight.grad.abs().max() > 1e-6
+
+
+def test_efin_additive_attention_weighs_the_fields_per_arm():
+    import torch
+
+    from shopml.uplift.nets import embed_features
+
+    X, y, t = _arms_data(300)
+    module = EFIN(epochs=1, interaction_attention="additive").fit(X, y, treatment=t).module_
+    x = torch.from_numpy(X[:16])
+    weights = module.interaction_weights(
+        embed_features(x, module.field), module.treatment(torch.eye(2, dtype=x.dtype))
+    )
+    torch.testing.assert_close(weights.sum(-1), torch.ones(16, 2, dtype=x.dtype))
+    assert (weights[:, 0] - weights[:, 1]).abs().max() > 1e-4
+    with pytest.raises(UpliftInputError, match=r"interaction_attention='dot'.*official, additive"):
+        EFIN(epochs=1, interaction_attention="dot").fit(X, y, treatment=t)
+
+
 # ----------------------------------------------------------------------- sklearn checks
 def _with_fixed_treatment(cls: type, binarise: bool = False) -> type:
     """The estimator with fit(X, y) supplying an alternating 0/1 treatment (sklearn's checks
