@@ -59,6 +59,7 @@ class ECUP(NeuralUpliftEstimator):
         weight_decay: float = 1e-5,
         validation_fraction: float = 0.1,
         patience: int = 2,
+        weight_average: bool = False,
         random_state: int = 0,
     ):
         self.embed_dim = embed_dim
@@ -71,6 +72,7 @@ class ECUP(NeuralUpliftEstimator):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.weight_average = weight_average
         self.random_state = random_state
 
     def _labels(self, y: np.ndarray) -> np.ndarray:

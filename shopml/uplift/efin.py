@@ -100,6 +100,7 @@ class EFIN(NeuralUpliftEstimator):
         weight_decay: float = 1e-5,
         validation_fraction: float = 0.1,
         patience: int = 2,
+        weight_average: bool = False,
         random_state: int = 0,
     ):
         self.embed_dim = embed_dim
@@ -115,6 +116,7 @@ class EFIN(NeuralUpliftEstimator):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.weight_average = weight_average
         self.random_state = random_state
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> nn.Module:

@@ -16,7 +16,9 @@ caller's (``torch.set_num_threads``). Uplift of arm a = output(a) − output(con
 
 from __future__ import annotations
 
+import copy
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,15 @@ from shopml.uplift.base import UpliftEstimator
 def embed_features(x: Any, weight: Any) -> Any:
     """EFIN-style feature encoding: column j of x (n, F) scales its own vector → (n, F, d)."""
     return x.unsqueeze(2) * weight.unsqueeze(0)
+
+
+def moving_average(average: Any, module: Any, decay: float) -> None:
+    """average ← decay · average + (1 − decay) · module, parameter by parameter (in place)."""
+    import torch
+
+    with torch.no_grad():
+        for kept, current in zip(average.parameters(), module.parameters(), strict=True):
+            kept.mul_(decay).add_(current, alpha=1.0 - decay)
 
 
 def mlp(sizes: list[int], out: int | None = None) -> Any:
@@ -89,6 +100,9 @@ class NeuralUpliftEstimator(UpliftEstimator):
         generator = torch.Generator().manual_seed(int(self.random_state))
         train, valid = self._validation_split(len(Xs), arm_index)
         batch = max(1, min(int(self.batch_size), len(train)))
+        # the weights that are evaluated and kept: the trained ones, or their moving average
+        kept = copy.deepcopy(module) if getattr(self, "weight_average", False) else module
+        decay = 1.0 - 1.0 / math.ceil(len(train) / batch)  # an average over about one epoch
         best_loss, best_state, stale = np.inf, None, 0
         self.n_epochs_, self.best_epoch_ = 0, 0
         for epoch in range(1, int(self.epochs) + 1):
@@ -101,23 +115,25 @@ class NeuralUpliftEstimator(UpliftEstimator):
                 loss = self._loss(module, x_t[rows], y_t[rows], a_t[rows])
                 loss.backward()
                 optimiser.step()
+                if kept is not module:
+                    moving_average(kept, module, decay)
             if valid is None:
                 self.best_epoch_ = epoch  # no validation rows: the last epoch is kept
                 continue
-            module.eval()
+            kept.eval()
             with torch.no_grad():
-                valid_loss = float(self._loss(module, x_t[valid], y_t[valid], a_t[valid]))
+                valid_loss = float(self._loss(kept, x_t[valid], y_t[valid], a_t[valid]))
             if valid_loss < best_loss - 1e-6:
                 best_loss, stale, self.best_epoch_ = valid_loss, 0, epoch
-                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+                best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
             else:
                 stale += 1
                 if stale >= int(self.patience):
                     break
         if best_state is not None:
-            module.load_state_dict(best_state)
-        module.eval()
-        self.module_ = module.double()  # float64 inference: row-order invariant to 1e-12
+            kept.load_state_dict(best_state)
+        kept.eval()
+        self.module_ = kept.double()  # float64 inference: row-order invariant to 1e-12
 
     def _validation_split(self, n: int, arm_index: np.ndarray) -> tuple:
         """Training rows and early-stopping rows (``validation_fraction`` of each arm)."""

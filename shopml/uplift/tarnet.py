@@ -31,6 +31,7 @@ class TARNet(NeuralUpliftEstimator):
         weight_decay: float = 1e-5,
         validation_fraction: float = 0.1,
         patience: int = 2,
+        weight_average: bool = False,
         random_state: int = 0,
     ):
         self.hidden = hidden
@@ -41,6 +42,7 @@ class TARNet(NeuralUpliftEstimator):
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.weight_average = weight_average
         self.random_state = random_state
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> nn.Module:

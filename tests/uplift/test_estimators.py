@@ -159,6 +159,36 @@ def test_fitted_nets_report_epochs_run_and_kept():
     assert whole.n_epochs_ == whole.best_epoch_ == 2
 
 
+def test_moving_average_of_the_weights():
+    import torch
+
+    from shopml.uplift.nets import moving_average
+
+    average, current = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        average.weight.fill_(1.0), average.bias.fill_(0.0)
+        current.weight.fill_(3.0), current.bias.fill_(-2.0)
+    moving_average(average, current, 0.75)
+    torch.testing.assert_close(average.weight, torch.full((1, 2), 1.5))
+    torch.testing.assert_close(average.bias, torch.tensor([-0.5]))
+    torch.testing.assert_close(current.weight, torch.full((1, 2), 3.0))  # left as it was
+
+
+@pytest.mark.parametrize("name", ["tarnet", "efin", "ecup"])
+def test_weight_average_keeps_the_averaged_weights(name):
+    """With ``weight_average`` the kept model is the moving average of the trained weights:
+    a different fit from the same draws, which still learns the effect."""
+    X, y, t = _arms_data(3000, seed=2)
+    plain = get_method(name)(epochs=20, patience=20).fit(X[:2400], y[:2400], treatment=t[:2400])
+    averaged = get_method(name)(epochs=20, patience=20, weight_average=True)
+    averaged.fit(X[:2400], y[:2400], treatment=t[:2400])
+    uplift = averaged.predict(X[2400:])
+    assert not np.allclose(uplift, plain.predict(X[2400:]))
+    assert np.corrcoef(uplift[:, 0], X[2400:, 1])[0, 1] > 0.5
+    assert np.corrcoef(uplift[:, 1], X[2400:, 1])[0, 1] < -0.5
+    assert 1 <= averaged.best_epoch_ <= averaged.n_epochs_ <= 20
+
+
 def test_ecup_chain_stages_and_conversion_only():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 3))
