@@ -109,6 +109,14 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
         "efin_shared_tower": lambda: get_method("efin")(arm_towers=False, **neural),
         "ecup": lambda: get_method("ecup")(target_stage=stage_index, **neural),
         "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
+        # the networks with their weights averaged over about an epoch (docs/marketing.md)
+        "efin_weight_average": lambda: get_method("efin")(weight_average=True, **neural),
+        "ecup_weight_average": lambda: get_method("ecup")(
+            target_stage=stage_index, weight_average=True, **neural
+        ),
+        "ecup_conversion_only_weight_average": lambda: get_method("ecup")(
+            chain=False, weight_average=True, **neural
+        ),
     }
     for name, make in PEERS.items():
         factories[name] = lambda make=make: make(_base_classifier(state))
@@ -146,7 +154,7 @@ def run_method(
     X = data.X.to_numpy(dtype=np.float64)
     chain_model = name.startswith("ecup")
     y = data.chain() if chain_model else data.labels[outcome].astype(float)
-    if name == "ecup_conversion_only":
+    if name.startswith("ecup_conversion_only"):
         y = data.labels[outcome].astype(float)
     start = time.perf_counter()
     estimator = factory().fit(X[train], y[train], treatment=data.treatment[train])

@@ -62,7 +62,11 @@ Marketing", KDD 2023 (arXiv:2306.00315). Its four modules, as implemented here:
 Loss: factual outcome loss with the control logit detached in treated rows (μ is learned from
 control rows, τ_a explains the difference — the official code's ``c_logit.detach()``),
 plus the constraint. Deviations: a single attention head and small towers (CPU-sized); the
-paper's feature-interaction attention is the same additive form.
+paper's feature-interaction attention is the same additive form. Training: with
+``weight_average=True`` (shared by the neural estimators, off by default) the model kept is a
+moving average of the weights; on the ``uplift`` preset at 1,000,000 units that brought EFIN's
+PEHE below the S-learner's, where early stopping on the last weights' jittery validation loss
+had ended its training early (docs/marketing.md).
 """
 
 from __future__ import annotations

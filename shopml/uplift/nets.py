@@ -10,8 +10,13 @@ intervention constraint) of a held-out ``validation_fraction`` of the training r
 model's ``n_epochs_`` says how many epochs ran, ``best_epoch_`` whose weights it kept). Stopping on
 the factual term alone was tried for EFIN (2026-11-30): it stopped within seconds and its Hillstrom
 Womens Qini on the first two splits fell to -0.020 and 0.038 (0.058 +- 0.012 over five splits with
-the whole objective), so the whole objective is kept. The thread budget is the
-caller's (``torch.set_num_threads``). Uplift of arm a = output(a) − output(control).
+the whole objective), so the whole objective is kept. ``weight_average=True`` validates and keeps
+an exponential moving average of the weights (decay 1 - 1/steps per epoch, about one epoch of
+steps) instead of the last step's: the last weights put a rare outcome's level a little off from
+epoch to epoch, so the validation loss jitters and early stopping can end training early. It lets
+EFIN train on at 1,000,000 units of the ``uplift`` preset (PEHE below the S-learner's there) but
+makes it over-fit at 30,000, so it is off by default (docs/marketing.md). The thread budget is
+the caller's (``torch.set_num_threads``). Uplift of arm a = output(a) − output(control).
 """
 
 from __future__ import annotations
