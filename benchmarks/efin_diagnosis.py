@@ -265,9 +265,8 @@ def control_probability(units: int, seed: int) -> np.ndarray:
 
 def efin_variants(options: list[str]) -> dict[str, dict[str, Any]]:
     """['lr.learning_rate=5e-3', 'lr.batch_size=128'] → {'efin_lr': {...}}; checked against
-    EFIN's parameters (ValueError naming the bad one)."""
-    import json
-
+    EFIN's parameters (ValueError naming the bad one; text only where the default is text)."""
+    from shopml.cli_support import parse_option_value
     from shopml.uplift.efin import EFIN
 
     known = EFIN().get_params()
@@ -279,10 +278,9 @@ def efin_variants(options: list[str]) -> dict[str, dict[str, Any]]:
             raise ValueError(f"--variant must look like NAME.PARAM=VALUE, got {item!r}")
         if param not in known:
             raise ValueError(f"--variant {item!r}: EFIN has no parameter {param!r}")
-        try:
-            value = json.loads(raw.lower() if raw.lower() in ("true", "false") else raw)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"--variant {item!r}: {raw!r} is not a number or true/false") from err
+        value = parse_option_value(raw)
+        if isinstance(value, str) and not isinstance(known[param], str):
+            raise ValueError(f"--variant {item!r}: {raw!r} is not a number or true/false")
         variants.setdefault(f"efin_{name}", {})[param] = value
     return variants
 

@@ -46,13 +46,15 @@ def parse_method_options(values: list[str]) -> dict[str, dict]:
         method, dot, name = key.partition(".")
         if not sep or not dot:
             raise fail(f"--option must look like METHOD.NAME=VALUE, got {item!r}")
-        value: object = raw
-        if raw.lower() in ("true", "false"):
-            value = raw.lower() == "true"
-        else:
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-        options.setdefault(method, {})[name] = value
+        options.setdefault(method, {})[name] = parse_option_value(raw)
     return options
+
+
+def parse_option_value(raw: str) -> object:
+    """An option's value: true / false → bool, JSON numbers (and lists) as such, else the text."""
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw

@@ -109,15 +109,12 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
         "efin_shared_tower": lambda: get_method("efin")(arm_towers=False, **neural),
         "ecup": lambda: get_method("ecup")(target_stage=stage_index, **neural),
         "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
-        # the networks with their weights averaged over about an epoch (docs/marketing.md)
-        "efin_weight_average": lambda: get_method("efin")(weight_average=True, **neural),
-        "ecup_weight_average": lambda: get_method("ecup")(
-            target_stage=stage_index, weight_average=True, **neural
-        ),
-        "ecup_conversion_only_weight_average": lambda: get_method("ecup")(
-            chain=False, weight_average=True, **neural
-        ),
     }
+    # the same networks with their weights averaged over about an epoch (docs/marketing.md)
+    for name in ("efin", "ecup", "ecup_conversion_only"):
+        factories[f"{name}_weight_average"] = lambda make=factories[name]: make().set_params(
+            weight_average=True
+        )
     for name, make in PEERS.items():
         factories[name] = lambda make=make: make(_base_classifier(state))
     return factories

@@ -15,8 +15,8 @@ Marketing", KDD 2023 (arXiv:2306.00315). Its four modules, as implemented here:
    feature embeddings, s_{a,j} = wᵀ ReLU(σ(W_1 e_{t,a}) + σ(W_2 e_j)), α_{a,·} = softmax_j(s),
    h_a = Σ_j α_{a,j} e_j, and the uplift tower maps [h_a ; e_{t,a} ; h_a ⊙ e_{t,a}] to the
    treatment effect logit τ_a(x). (The paper's tower reads h_a only; with several arms the
-   arms then differ only through their attention weights, which in our tests made all arms'
-   effects nearly equal, so the treatment feature and its product with h_a are appended.)
+   arms could then differ only through their attention weights, which are the same for every
+   arm (below), so the treatment feature and its product with h_a are appended.)
    Outcome logits: control μ(x), arm a μ(x) + τ_a(x); predicted uplift σ(μ + τ_a) − σ(μ)
    (for real outcomes the raw difference τ_a).
    **The attention weights do not depend on the arm** in this form, which is the official
