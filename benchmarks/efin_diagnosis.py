@@ -359,6 +359,9 @@ def main(argv: list[str] | None = None) -> None:
             epochs=args.epochs, arm_towers=False, random_state=rs
         ),
         "ecup": lambda: get_method("ecup")(epochs=args.epochs, random_state=rs),
+        "ecup_last_weights": lambda: get_method("ecup")(
+            epochs=args.epochs, weight_average=False, random_state=rs
+        ),
     }
     for name, params in variants.items():
         estimators[name] = lambda params=params: get_method("efin")(
@@ -410,7 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     for name, make in estimators.items():
         start = time.perf_counter()
-        labels = data.chain() if name == "ecup" else y
+        labels = data.chain() if name.startswith("ecup") else y
         est, fit_s = fitted.get(name, (None, 0.0))
         if est is None:
             est = make().fit(X[train], labels[train], treatment=data.treatment[train])

@@ -35,6 +35,7 @@ FAMILY_CLI_MODULES = [
     "shopml.serve.cli",
     "shopml.uplift.cli",
     "shopml.attribution.cli",
+    "shopml.report.cli",
 ]
 
 

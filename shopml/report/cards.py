@@ -181,6 +181,14 @@ def merge_rerun(card_path: str | Path, rerun_path: str | Path, methods: list[str
     commit, reason, and how far the rerun's entries for the unchanged methods moved) under
     ``reruns``. Refuses a rerun of another benchmark, dataset or seed.
     """
+    card_path = Path(card_path)
+    card = merged_card(card_path, rerun_path, methods, reason)
+    save_card(card_path, card)
+    return card
+
+
+def merged_card(card_path: str | Path, rerun_path: str | Path, methods: list[str], reason: str) -> dict:
+    """The card `merge_rerun` would write, without writing it (so a batch can be checked first)."""
     card_path, rerun_path = Path(card_path), Path(rerun_path)
     card = json.loads(card_path.read_text())
     rerun = json.loads(rerun_path.read_text())
@@ -215,7 +223,6 @@ def merge_rerun(card_path: str | Path, rerun_path: str | Path, methods: list[str
             "unchanged_methods_delta": drift,
         }
     )
-    card_path.write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
     return card
 
 
@@ -226,6 +233,14 @@ def relabel_methods(card_path: str | Path, names: dict[str, str], reason: str) -
     (e.g. a default that became an option), and the card records the renaming under
     ``relabels`` so the history is visible.
     """
+    card_path = Path(card_path)
+    card = relabelled_card(card_path, names, reason)
+    save_card(card_path, card)
+    return card
+
+
+def relabelled_card(card_path: str | Path, names: dict[str, str], reason: str) -> dict:
+    """The card `relabel_methods` would write, without writing it."""
     card_path = Path(card_path)
     card = json.loads(card_path.read_text())
     present = {r["method"] for r in card["results"]}
@@ -240,5 +255,10 @@ def relabel_methods(card_path: str | Path, names: dict[str, str], reason: str) -
     card.setdefault("relabels", []).append(
         {"names": names, "reason": reason, "at": datetime.now(UTC).isoformat(timespec="seconds")}
     )
-    card_path.write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
     return card
+
+
+def save_card(path: str | Path, card: dict) -> None:
+    """Write a card dict (as read or merged) back to its JSON file."""
+    card = {k: v for k, v in card.items() if k != "_path"}
+    Path(path).write_text(json.dumps(card, indent=2, default=_json_default) + "\n")

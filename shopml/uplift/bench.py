@@ -17,7 +17,9 @@ so a run can be repeated from other initialisations on the same worlds and split
 another state carries ``-rsN`` in its variant and card names. ECUP gets the chain labels
 (Hillstrom / Criteo: visit → conversion; simulator: impression → click → conversion) and is
 scored on the evaluated stage;
-``ecup_conversion_only`` is ECUP fitted on the last stage alone. A card per seed goes to
+``ecup_conversion_only`` is ECUP fitted on the last stage alone. ``efin_weight_average`` is EFIN
+with its weights averaged; ``ecup_last_weights`` and ``ecup_conversion_only_last_weights`` are
+ECUP keeping the last step's weights (as shipped before 2026-11-30). A card per seed goes to
 ``docs/results/cards/``; Qini / uplift / decile PNGs of the first seed to ``plots_dir``.
 """
 
@@ -110,10 +112,12 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
         "ecup": lambda: get_method("ecup")(target_stage=stage_index, **neural),
         "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
     }
-    # the same networks with their weights averaged over about an epoch (docs/marketing.md)
-    for name in ("efin", "ecup", "ecup_conversion_only"):
-        factories[f"{name}_weight_average"] = lambda make=factories[name]: make().set_params(
-            weight_average=True
+    # EFIN with its weights averaged over about an epoch, and ECUP (averaged by default) with
+    # the last step's weights, as first shipped (docs/marketing.md, "ECUP with averaged weights")
+    factories["efin_weight_average"] = lambda: factories["efin"]().set_params(weight_average=True)
+    for name in ("ecup", "ecup_conversion_only"):
+        factories[f"{name}_last_weights"] = lambda make=factories[name]: make().set_params(
+            weight_average=False
         )
     for name, make in PEERS.items():
         factories[name] = lambda make=make: make(_base_classifier(state))

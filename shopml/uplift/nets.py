@@ -16,8 +16,8 @@ steps) instead of the last step's: the last weights put a rare outcome's level a
 epoch to epoch, so the validation loss jitters and early stopping can end training early. On the
 ``uplift`` preset it lowers ECUP's PEHE at 30,000, 100,000 and 1,000,000 units (judged on fresh
 worlds first); EFIN's only at 100,000 and 1,000,000, and there by less than its initialisation
-moves it, while at 30,000 EFIN over-fits. It is off by default: for EFIN because of that, for ECUP
-until its cards are rerun with it (docs/marketing.md, "ECUP with averaged weights"). The thread
+moves it, while at 30,000 EFIN over-fits. So it is ECUP's default and off for EFIN and TARNet
+(docs/marketing.md, "ECUP with averaged weights"; TARNet with it is not measured). The thread
 budget is the caller's (``torch.set_num_threads``). Uplift of arm a = output(a) − output(control).
 """
 

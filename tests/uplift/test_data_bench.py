@@ -99,12 +99,14 @@ def test_another_random_state_initialises_every_model_and_names_its_cards(tmp_pa
     factories = method_factories(spec, simulated_data(2000, 1))
     assert factories["s_learner"]().base_estimator.random_state == 3
     assert factories["causalml_s_learner"]().base_estimator.random_state == 3
-    for name in ("tarnet", "efin", "ecup", "ecup_conversion_only", "efin_weight_average",
-                 "ecup_weight_average", "ecup_conversion_only_weight_average"):  # fmt: skip
+    averaged = {"efin_weight_average", "ecup", "ecup_conversion_only"}  # ECUP averages by default
+    for name in ("tarnet", "efin", "efin_weight_average", "ecup", "ecup_conversion_only",
+                 "ecup_last_weights", "ecup_conversion_only_last_weights"):  # fmt: skip
         model = factories[name]()
         assert (model.random_state, model.epochs) == (3, 2), name
-        assert model.weight_average == name.endswith("weight_average"), name
-    assert not factories["ecup_conversion_only_weight_average"]().chain
+        assert model.weight_average == (name in averaged), name
+    assert not factories["ecup_conversion_only_last_weights"]().chain
+    assert factories["ecup_last_weights"]().chain
     spec.seeds, spec.card_dir, spec.methods = [1], tmp_path, ["s_learner", "ecup"]
     runs = run_bench(spec, Console(file=None, quiet=True), progress=False)
     card = json.loads(runs[0]["card"].read_text())

@@ -179,7 +179,8 @@ def test_weight_average_keeps_the_averaged_weights(name):
     """With ``weight_average`` the kept model is the moving average of the trained weights:
     a different fit from the same draws, which still learns the effect."""
     X, y, t = _arms_data(3000, seed=2)
-    plain = get_method(name)(epochs=20, patience=20).fit(X[:2400], y[:2400], treatment=t[:2400])
+    plain = get_method(name)(epochs=20, patience=20, weight_average=False)
+    plain.fit(X[:2400], y[:2400], treatment=t[:2400])
     averaged = get_method(name)(epochs=20, patience=20, weight_average=True)
     averaged.fit(X[:2400], y[:2400], treatment=t[:2400])
     uplift = averaged.predict(X[2400:])
@@ -187,6 +188,12 @@ def test_weight_average_keeps_the_averaged_weights(name):
     assert np.corrcoef(uplift[:, 0], X[2400:, 1])[0, 1] > 0.5
     assert np.corrcoef(uplift[:, 1], X[2400:, 1])[0, 1] < -0.5
     assert 1 <= averaged.best_epoch_ <= averaged.n_epochs_ <= 20
+
+
+def test_only_ecup_averages_its_weights_by_default():
+    """ECUP's default is the averaged weights (docs/marketing.md); EFIN's and TARNet's are not."""
+    assert ECUP().weight_average and not EFIN().weight_average
+    assert not get_method("tarnet")().weight_average
 
 
 def test_ecup_chain_stages_and_conversion_only():

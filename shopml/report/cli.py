@@ -1,0 +1,103 @@
+"""`shopml cards merge` and `shopml cards relabel`: keep result cards true when code changes.
+
+When a change affects some methods only, rerun those methods with ``--cards SCRATCH`` and merge
+their results into the kept cards (each card records the rerun's commit and reason); when a
+name's meaning changes (a default became an option), relabel the old entries with the name
+that reproduces them today. Every card is checked before any is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shopml.cli_support import console, fail
+
+CARDS = Path("docs/results/cards")
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise fail("name at least one method")
+    return names
+
+
+def parse_renames(text: str) -> dict[str, str]:
+    """'old=new,old2=new2' → {old: new, old2: new2}."""
+    renames = {}
+    for item in _names(text):
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise fail(f"--rename takes OLD=NEW pairs, got {item!r}")
+        renames[old.strip()] = new.strip()
+    return renames
+
+
+def merge(
+    reruns: Annotated[Path, typer.Argument(help="directory of the rerun's cards")],
+    methods: Annotated[str, typer.Option(help="comma-separated methods to take from the rerun")],
+    reason: Annotated[str, typer.Option(help="why they were rerun (kept in each card)")],
+    cards: Annotated[Path, typer.Option(help="directory of the cards to update")] = CARDS,
+) -> None:
+    """Replace some methods' results in kept cards by a rerun's (same file names)."""
+    from shopml.report.cards import merged_card, save_card
+
+    names = _names(methods)
+    files = sorted(reruns.glob("*.json"))
+    if not files:
+        raise fail(f"{reruns} holds no result cards (*.json)")
+    updates = []
+    for rerun in files:
+        target = cards / rerun.name
+        if not target.exists():
+            raise fail(f"{rerun.name} has no card of the same name in {cards}; nothing written")
+        try:
+            updates.append((target, merged_card(target, rerun, names, reason)))
+        except ValueError as exc:
+            raise fail(f"{exc}; nothing written") from exc
+    for target, card in updates:
+        save_card(target, card)
+        drift = card["reruns"][-1]["unchanged_methods_delta"]
+        moved = {m: max((abs(v) for v in d.values()), default=0.0) for m, d in drift.items()}
+        note = ", ".join(f"{m} moved ≤ {v:.2g}" for m, v in moved.items())
+        text = f"merged {', '.join(names)} into {target}" + (f" ({note})" if note else "")
+        console.print(text, soft_wrap=True)
+
+
+def relabel(
+    rename: Annotated[str, typer.Option(help="OLD=NEW method names, comma-separated")],
+    reason: Annotated[str, typer.Option(help="why the names change (kept in each card)")],
+    match: Annotated[str, typer.Option(help="only card files matching this glob")] = "*.json",
+    cards: Annotated[Path, typer.Option(help="directory of the cards to update")] = CARDS,
+) -> None:
+    """Rename methods in every matching card that holds them (the numbers stay)."""
+    import json
+
+    from shopml.report.cards import relabelled_card, save_card
+
+    names = parse_renames(rename)
+    updates = []
+    for path in sorted(cards.glob(match)):
+        present = {r["method"] for r in json.loads(path.read_text()).get("results", [])}
+        held = {old: new for old, new in names.items() if old in present}
+        if held:
+            try:
+                updates.append((path, held, relabelled_card(path, held, reason)))
+            except ValueError as exc:
+                raise fail(f"{exc}; nothing written") from exc
+    if not updates:
+        raise fail(f"no card matching {match} in {cards} holds {sorted(names)}")
+    for path, held, card in updates:
+        save_card(path, card)
+        console.print(f"relabelled {held} in {path}", soft_wrap=True)
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add the `cards` commands to the CLI."""
+    cards_app = typer.Typer(no_args_is_help=True, help="Update result cards after a code change.")
+    cards_app.command("merge")(merge)
+    cards_app.command("relabel")(relabel)
+    app.add_typer(cards_app, name="cards")
