@@ -28,7 +28,7 @@ def test_merge_takes_the_named_methods_from_same_named_cards(tmp_path):
     assert result.exit_code == 0, result.output
     assert _methods(kept) == {"s": 0.5, "e": 0.7}
     assert json.loads(kept.read_text())["reruns"][0]["reason"] == "new default"
-    assert "s moved" in result.output
+    assert "s unchanged" in result.output
 
 
 def test_merge_writes_nothing_when_one_card_does_not_match(tmp_path):

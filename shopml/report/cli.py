@@ -62,7 +62,9 @@ def merge(
         save_card(target, card)
         drift = card["reruns"][-1]["unchanged_methods_delta"]
         moved = {m: max((abs(v) for v in d.values()), default=0.0) for m, d in drift.items()}
-        note = ", ".join(f"{m} moved ≤ {v:.2g}" for m, v in moved.items())
+        note = ", ".join(
+            f"{m} moved by up to {v:.2g}" if v else f"{m} unchanged" for m, v in moved.items()
+        )
         text = f"merged {', '.join(names)} into {target}" + (f" ({note})" if note else "")
         console.print(text, soft_wrap=True)
 

@@ -146,19 +146,21 @@ def split(data: UpliftData, outcome: str, test_fraction: float, seed: int) -> tu
     return train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=strata)
 
 
+def models_chain(estimator: Any) -> bool:
+    """Whether an estimator is fitted on the chain labels (ECUP with ``chain=True``)."""
+    return bool(getattr(estimator, "_multi_stage", False) and getattr(estimator, "chain", True))
+
+
 def run_method(
-    name: str, factory: Callable[[], Any], data: UpliftData, outcome: str, train: np.ndarray,
-    test: np.ndarray,
+    factory: Callable[[], Any], data: UpliftData, outcome: str, train: np.ndarray, test: np.ndarray
 ) -> tuple[dict[str, float], np.ndarray, float, Any]:
     """Fit on train rows, score on test rows: (metrics, test uplift, wall seconds, the fitted
     estimator)."""
     X = data.X.to_numpy(dtype=np.float64)
-    chain_model = name.startswith("ecup")
-    y = data.chain() if chain_model else data.labels[outcome].astype(float)
-    if name.startswith("ecup_conversion_only"):
-        y = data.labels[outcome].astype(float)
+    estimator = factory()
+    y = data.chain() if models_chain(estimator) else data.labels[outcome].astype(float)
     start = time.perf_counter()
-    estimator = factory().fit(X[train], y[train], treatment=data.treatment[train])
+    estimator.fit(X[train], y[train], treatment=data.treatment[train])
     uplift = estimator.predict(X[test])
     wall = time.perf_counter() - start
     y_test, t_test = data.labels[outcome][test], data.treatment[test]
@@ -243,9 +245,7 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
         for name in names:
             if progress:
                 console.print(f"[dim]seed {seed}: {name} ...[/dim]", end=" ")
-            metrics, uplift, wall, fitted = run_method(
-                name, factories[name], data, outcome, train, test
-            )
+            metrics, uplift, wall, fitted = run_method(factories[name], data, outcome, train, test)
             if progress:
                 console.print(f"qini {metrics['qini']:.4f} ({wall:.1f} s)")
             entry = {"method": name, "metrics": metrics, "wall_s": round(wall, 2)}

@@ -110,7 +110,7 @@ def _demo_table(seed: int, console: Console) -> None:
     for column in ("method", "qini", "auuc", "pehe", "wall s"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for name in ("s_learner", "efin", "ecup"):
-        metrics, _, wall, _ = run_method(name, factories[name], data, "conversion", train, test)
+        metrics, _, wall, _ = run_method(factories[name], data, "conversion", train, test)
         table.add_row(
             name, *(f"{metrics[m]:.4f}" for m in ("qini", "auuc", "pehe")), f"{wall:.1f}"
         )

@@ -93,7 +93,7 @@ def test_bench_at_the_models_own_epochs_has_the_plain_variant(tmp_path):
 
 
 def test_another_random_state_initialises_every_model_and_names_its_cards(tmp_path):
-    from shopml.uplift.bench import method_factories, simulated_data
+    from shopml.uplift.bench import method_factories, models_chain, simulated_data
 
     spec = UpliftBenchSpec(data="preset", units=2000, epochs=2, random_state=3)
     factories = method_factories(spec, simulated_data(2000, 1))
@@ -107,6 +107,8 @@ def test_another_random_state_initialises_every_model_and_names_its_cards(tmp_pa
         assert model.weight_average == (name in averaged), name
     assert not factories["ecup_conversion_only_last_weights"]().chain
     assert factories["ecup_last_weights"]().chain
+    chain_fitted = {n for n in factories if models_chain(factories[n]())}
+    assert chain_fitted == {"ecup", "ecup_last_weights"}  # labels are read from the estimator
     spec.seeds, spec.card_dir, spec.methods = [1], tmp_path, ["s_learner", "ecup"]
     runs = run_bench(spec, Console(file=None, quiet=True), progress=False)
     card = json.loads(runs[0]["card"].read_text())
