@@ -17,9 +17,10 @@ so a run can be repeated from other initialisations on the same worlds and split
 another state carries ``-rsN`` in its variant and card names. ECUP gets the chain labels
 (Hillstrom / Criteo: visit → conversion; simulator: impression → click → conversion) and is
 scored on the evaluated stage;
-``ecup_conversion_only`` is ECUP fitted on the last stage alone. ``efin_weight_average`` is EFIN
-with its weights averaged; ``ecup_last_weights`` and ``ecup_conversion_only_last_weights`` are
-ECUP keeping the last step's weights (as shipped before 2026-11-30). A card per seed goes to
+``ecup_conversion_only`` is ECUP fitted on the last stage alone. ``tarnet_weight_average`` and
+``efin_weight_average`` are TARNet and EFIN with their weights averaged; ``ecup_last_weights``
+and ``ecup_conversion_only_last_weights`` are ECUP keeping the last step's weights (as shipped
+before 2026-11-30). A card per seed goes to
 ``docs/results/cards/``; Qini / uplift / decile PNGs of the first seed to ``plots_dir``.
 """
 
@@ -112,9 +113,12 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
         "ecup": lambda: get_method("ecup")(target_stage=stage_index, **neural),
         "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
     }
-    # EFIN with its weights averaged over about an epoch, and ECUP (averaged by default) with
+    # TARNet and EFIN with their weights averaged over about an epoch, and ECUP (averaged by default) with
     # the last step's weights, as first shipped (docs/marketing.md, "ECUP with averaged weights")
-    factories["efin_weight_average"] = lambda: factories["efin"]().set_params(weight_average=True)
+    for name in ("tarnet", "efin"):
+        factories[f"{name}_weight_average"] = lambda make=factories[name]: make().set_params(
+            weight_average=True
+        )
     for name in ("ecup", "ecup_conversion_only"):
         factories[f"{name}_last_weights"] = lambda make=factories[name]: make().set_params(
             weight_average=False

@@ -99,9 +99,9 @@ def test_another_random_state_initialises_every_model_and_names_its_cards(tmp_pa
     factories = method_factories(spec, simulated_data(2000, 1))
     assert factories["s_learner"]().base_estimator.random_state == 3
     assert factories["causalml_s_learner"]().base_estimator.random_state == 3
-    averaged = {"efin_weight_average", "ecup", "ecup_conversion_only"}  # ECUP averages by default
-    for name in ("tarnet", "efin", "efin_weight_average", "ecup", "ecup_conversion_only",
-                 "ecup_last_weights", "ecup_conversion_only_last_weights"):  # fmt: skip
+    averaged = {"tarnet_weight_average", "efin_weight_average", "ecup", "ecup_conversion_only"}
+    for name in ("tarnet", "tarnet_weight_average", "efin", "efin_weight_average", "ecup",
+                 "ecup_conversion_only", "ecup_last_weights", "ecup_conversion_only_last_weights"):  # fmt: skip
         model = factories[name]()
         assert (model.random_state, model.epochs) == (3, 2), name
         assert model.weight_average == (name in averaged), name
