@@ -16,8 +16,9 @@ steps) instead of the last step's: the last weights put a rare outcome's level a
 epoch to epoch, so the validation loss jitters and early stopping can end training early. On the
 ``uplift`` preset it lowers ECUP's PEHE at 30,000, 100,000 and 1,000,000 units (judged on fresh
 worlds first); EFIN's only at 100,000 and 1,000,000, and there by less than its initialisation
-moves it, while at 30,000 EFIN over-fits. So it is ECUP's default and off for EFIN and TARNet
-(docs/marketing.md, "ECUP with averaged weights"; TARNet with it is not measured). The thread
+moves it, while at 30,000 EFIN over-fits. TARNet with it (fresh worlds) is level at 30,000 units
+and on Hillstrom and better at 100,000 and 1,000,000. So it is ECUP's default and off for EFIN
+and TARNet (docs/marketing.md, "ECUP with averaged weights"). The thread
 budget is the caller's (``torch.set_num_threads``). Uplift of arm a = output(a) − output(control).
 """
 
