@@ -97,6 +97,14 @@ def test_merge_rerun_replaces_only_the_named_methods(tmp_path):
     other = write_card("b", {"name": "d", "sha256": "zzz"}, 1, {}, [], out_dir=tmp_path, name="o")
     with pytest.raises(ValueError, match="another dataset"):
         merge_rerun(old, other, ["x"], "r")
+    kept = write_card("b", ds, 1, {"split": 0.3, "methods": ["a", "x"]}, [], out_dir=tmp_path, name="k")
+    same = write_card("b", ds, 1, {"split": 0.3, "methods": ["x"], "new_key": 1},
+                      [{"method": "x", "metrics": {"m": 0.3}}], out_dir=tmp_path, name="s")  # fmt: skip
+    assert [r["method"] for r in merge_rerun(kept, same, ["x"], "r")["results"]] == ["x"]
+    split = write_card("b", ds, 1, {"split": 0.2}, [{"method": "x", "metrics": {"m": 0.3}}],
+                       out_dir=tmp_path, name="p")  # fmt: skip
+    with pytest.raises(ValueError, match=r"another config .*\['split'\]"):
+        merge_rerun(kept, split, ["x"], "r")
 
 
 def test_relabel_methods_records_the_renaming(tmp_path):

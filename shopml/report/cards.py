@@ -179,7 +179,8 @@ def merge_rerun(card_path: str | Path, rerun_path: str | Path, methods: list[str
     Used when code changes affect only some methods: the card keeps its other results, takes
     the rerun's entries for `methods` and records the merge (the rerun's environment, git
     commit, reason, and how far the rerun's entries for the unchanged methods moved) under
-    ``reruns``. Refuses a rerun of another benchmark, dataset or seed.
+    ``reruns``. Refuses a rerun of another benchmark, dataset, seed or configuration (keys both
+    cards record, apart from the list of methods run).
     """
     card_path = Path(card_path)
     card = merged_card(card_path, rerun_path, methods, reason)
@@ -197,6 +198,12 @@ def merged_card(card_path: str | Path, rerun_path: str | Path, methods: list[str
             raise ValueError(f"{rerun_path} has {key} {rerun.get(key)!r}, the card {card.get(key)!r}")
     if card["dataset"].get("sha256") != rerun["dataset"].get("sha256"):
         raise ValueError(f"{rerun_path} ran on another dataset than {card_path}")
+    old_config, new_config = card.get("config") or {}, rerun.get("config") or {}
+    differ = sorted(  # keys both record; which methods ran may differ, nothing else
+        k for k in set(old_config) & set(new_config) - {"methods"} if old_config[k] != new_config[k]
+    )
+    if differ:
+        raise ValueError(f"{rerun_path} ran with another config than {card_path}: {differ}")
     new = {r["method"]: r for r in rerun["results"]}
     missing = sorted(set(methods) - set(new))
     if missing:
