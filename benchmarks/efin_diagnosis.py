@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from shopml.metrics.uplift import pehe
     from shopml.uplift.base import get_method
-    from shopml.uplift.bench import UpliftBenchSpec, load_data, split
+    from shopml.uplift.bench import UpliftBenchSpec, load_data, models_chain, split
 
     torch.set_num_threads(1)
     spec = UpliftBenchSpec(data="preset", units=args.units)
@@ -415,10 +415,11 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     for name, make in estimators.items():
         start = time.perf_counter()
-        labels = data.chain() if name.startswith("ecup") else y
         est, fit_s = fitted.get(name, (None, 0.0))
         if est is None:
-            est = make().fit(X[train], labels[train], treatment=data.treatment[train])
+            est = make()
+            labels = data.chain() if models_chain(est) else y
+            est.fit(X[train], labels[train], treatment=data.treatment[train])
         pred = est.predict(X[test])
         wall = time.perf_counter() - start + fit_s
         corr = [float(np.corrcoef(truth[:, a], pred[:, a])[0, 1]) for a in range(3)]

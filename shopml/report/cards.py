@@ -135,7 +135,7 @@ def write_card(
     out.mkdir(parents=True, exist_ok=True)
     stem = name or f"{benchmark}-{dataset.get('name', 'data')}-seed{seed}"
     path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}.json"
-    path.write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
+    save_card(path, card)
     return path
 
 

@@ -113,15 +113,13 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
         "ecup": lambda: get_method("ecup")(target_stage=stage_index, **neural),
         "ecup_conversion_only": lambda: get_method("ecup")(chain=False, **neural),
     }
-    # TARNet and EFIN with their weights averaged over about an epoch, and ECUP (averaged by default) with
-    # the last step's weights, as first shipped (docs/marketing.md, "ECUP with averaged weights")
-    for name in ("tarnet", "efin"):
-        factories[f"{name}_weight_average"] = lambda make=factories[name]: make().set_params(
-            weight_average=True
-        )
-    for name in ("ecup", "ecup_conversion_only"):
-        factories[f"{name}_last_weights"] = lambda make=factories[name]: make().set_params(
-            weight_average=False
+    # each network with the other choice of weights than its default: averaged over about an
+    # epoch, or the last step's (docs/marketing.md, "ECUP with averaged weights")
+    for name in ("tarnet", "efin", "ecup", "ecup_conversion_only"):
+        average = not factories[name]().weight_average
+        suffix = "weight_average" if average else "last_weights"
+        factories[f"{name}_{suffix}"] = lambda make=factories[name], average=average: (
+            make().set_params(weight_average=average)
         )
     for name, make in PEERS.items():
         factories[name] = lambda make=make: make(_base_classifier(state))
