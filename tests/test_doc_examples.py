@@ -1,0 +1,85 @@
+"""The Python examples of the README and docs/ run as written.
+
+Every ```python block is run in a fresh interpreter, in a directory that holds what the
+examples name as the user's files: event logs at ``my_log``, ``worlds/cascade`` and
+``worlds/trace`` (small simulated worlds), a photo at ``photo.jpg`` / ``shirt.jpg`` and a
+journeys file at ``attribution_data.csv`` (the shared data samples). A new block is run too,
+so an example that cannot run here has to be named in ``NOT_RUN`` with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shopml.data.samples import SampleDataMissingError, sample_path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+#: a text that only one block holds → why that block is not run here
+NOT_RUN = {
+    "StyleRetriever.default(": "builds the style-retrieval index over every listing sample "
+    "(minutes on a clean checkout); tests/listing/test_retrieval.py covers the retriever",
+}
+
+
+def python_blocks() -> list[tuple[str, str]]:
+    """(document:line, code) of every ```python block of the README and docs/."""
+    blocks = []
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for match in BLOCK.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            blocks.append((f"{document.relative_to(ROOT)}:{line}", match.group(1)))
+    return blocks
+
+
+BLOCKS = python_blocks()
+
+
+def test_not_run_names_existing_blocks() -> None:
+    """Every NOT_RUN key picks out exactly one block (so a stale entry is noticed)."""
+    for snippet in NOT_RUN:
+        assert sum(snippet in code for _, code in BLOCKS) == 1, snippet
+
+
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A working directory with the files the examples name."""
+    from shopml.data.simulate import simulate
+
+    try:
+        photo = sample_path("fashion_images/images/15970.jpg")
+        journeys = sample_path("journeys/attribution_data_subset62k.csv")
+    except SampleDataMissingError as error:
+        pytest.skip(str(error))
+    work = tmp_path_factory.mktemp("doc-examples")
+    cascade = simulate("cascade", 20_000, seed=1)
+    cascade.write(work / "worlds" / "cascade")
+    cascade.write(work / "my_log")
+    simulate("trace", 20_000, seed=1).write(work / "worlds" / "trace")
+    for name in ("photo.jpg", "shirt.jpg"):
+        shutil.copy(photo, work / name)
+    shutil.copy(journeys, work / "attribution_data.csv")
+    return work
+
+
+@pytest.mark.parametrize(("where", "code"), BLOCKS, ids=[where for where, _ in BLOCKS])
+def test_example_runs(where: str, code: str, user_files: Path) -> None:
+    """The block runs to the end without an error."""
+    reason = next((why for snippet, why in NOT_RUN.items() if snippet in code), None)
+    if reason:
+        pytest.skip(reason)
+    env = {**os.environ, "SHOPML_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=user_files, env=env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, f"{where} failed:\n{run.stderr[-3000:]}"
