@@ -1,4 +1,7 @@
-"""The Python examples of the README and docs/ run as written.
+"""The examples of the README and docs/ run as written.
+
+Every ``shopml`` command line of a shell block names a real command and only options that
+command has.
 
 Every ```python block is run in a fresh interpreter, in a directory that holds what the
 examples name as the user's files: event logs at ``my_log``, ``worlds/cascade`` and
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -83,3 +87,70 @@ def test_example_runs(where: str, code: str, user_files: Path) -> None:
         timeout=600,
     )  # fmt: skip
     assert run.returncode == 0, f"{where} failed:\n{run.stderr[-3000:]}"
+
+
+def shell_commands() -> list[tuple[str, list[str]]]:
+    """(document:line, arguments after ``shopml``) of every command of a shell block."""
+    commands = []
+    for document in DOCUMENTS:
+        language, pending, start = None, "", 0
+        for number, line in enumerate(document.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith("```"):
+                language = None if language is not None else (line[3:].strip() or "text")
+                continue
+            if language not in ("bash", "sh", "console"):
+                continue
+            start = start if pending else number
+            if line.endswith("\\"):
+                pending += line[:-1] + " "
+                continue
+            where = f"{document.relative_to(ROOT)}:{start}"
+            commands += [(where, args) for args in _shopml_calls(pending + line)]
+            pending = ""
+    return commands
+
+
+def _shopml_calls(line: str) -> list[list[str]]:
+    """The argument lists of the ``shopml`` calls on one shell line."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    calls, current = [], None
+    for token in lexer:
+        if token in (";", "&&", "||", "|", "&"):
+            current = None
+        elif current is not None:
+            current.append(token)
+        elif token == "shopml" or token.endswith("/shopml"):
+            current = []
+            calls.append(current)
+    return calls
+
+
+COMMANDS = shell_commands()
+
+
+def test_shell_examples_are_found() -> None:
+    """The README's command list is among them (so the parser does not silently miss)."""
+    assert sum(where.startswith("README.md") for where, _ in COMMANDS) >= 20
+
+
+@pytest.mark.parametrize(("where", "args"), COMMANDS, ids=[w for w, _ in COMMANDS])
+def test_shell_example_names_real_options(where: str, args: list[str]) -> None:
+    """The command exists and takes every option the example gives it."""
+    import typer
+
+    from shopml.cli import app
+
+    command = typer.main.get_command(app)
+    path = ["shopml"]
+    for token in args:
+        subcommands = getattr(command, "commands", None)
+        if subcommands is None:
+            break
+        assert token in subcommands, f"{where}: {' '.join(path)} has no command {token!r}"
+        command = subcommands[token]
+        path.append(token)
+    assert not hasattr(command, "commands"), f"{where}: {' '.join(path)} needs a subcommand"
+    known = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+    given = {token.split("=", 1)[0] for token in args if token.startswith("-")}
+    assert given <= known, f"{where}: {' '.join(path)} has no option {sorted(given - known)}"
