@@ -27,8 +27,10 @@ def bench_uplift(
     ] = None,
     seeds: Annotated[str, typer.Option(help="seeds of the random splits, e.g. 1..5")] = "1..5",
     methods: Annotated[str | None, typer.Option(help="comma-separated methods (default all)")] = None,
-    units: Annotated[int, typer.Option(help="simulated units per seed (preset)")] = 30_000,
-    epochs: Annotated[int | None, typer.Option(help="max epochs of the neural models")] = None,
+    units: Annotated[int, typer.Option(min=1, help="simulated units per seed (preset)")] = 30_000,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="max epochs of the neural models")
+    ] = None,
     random_state: Annotated[
         int,
         typer.Option(

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from shopml.uplift.base import UpliftEstimator
+from shopml.uplift.base import UpliftEstimator, UpliftInputError
 
 
 def embed_features(x: Any, weight: Any) -> Any:
@@ -83,9 +83,26 @@ class NeuralUpliftEstimator(UpliftEstimator):
         """(n, S) label matrix."""
         return y.reshape(len(y), -1)
 
+    def _check_training_parameters(self) -> None:
+        """A clear error for training parameters that would train nothing or fail later."""
+        problems = []
+        if int(self.epochs) < 1:
+            problems.append(f"epochs={self.epochs!r} (at least 1)")
+        if int(self.batch_size) < 1:
+            problems.append(f"batch_size={self.batch_size!r} (at least 1)")
+        if not float(self.learning_rate) > 0:
+            problems.append(f"learning_rate={self.learning_rate!r} (above 0)")
+        if not 0 <= float(self.validation_fraction) < 1:
+            problems.append(f"validation_fraction={self.validation_fraction!r} (0 <= f < 1)")
+        if int(self.patience) < 1:
+            problems.append(f"patience={self.patience!r} (at least 1)")
+        if problems:
+            raise UpliftInputError(f"{type(self).__name__}: bad " + ", ".join(problems))
+
     def _fit(self, X: np.ndarray, y: np.ndarray, arm_index: np.ndarray) -> None:
         import torch
 
+        self._check_training_parameters()
         labels = self._labels(y)
         self.binary_ = bool(np.isin(labels, (0.0, 1.0)).all())
         self.mean_ = X.mean(axis=0)

@@ -159,6 +159,23 @@ def test_fitted_nets_report_epochs_run_and_kept():
     assert whole.n_epochs_ == whole.best_epoch_ == 2
 
 
+@pytest.mark.parametrize("estimator", [TARNet, EFIN, ECUP])
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"epochs": 0}, "epochs=0"),
+        ({"batch_size": 0}, "batch_size=0"),
+        ({"learning_rate": 0.0}, "learning_rate=0.0"),
+        ({"validation_fraction": 1.0}, "validation_fraction=1.0"),
+        ({"patience": 0}, "patience=0"),
+    ],
+)
+def test_bad_training_parameters_are_named(estimator, params, named):
+    X, y, t = _arms_data(200, seed=4)
+    with pytest.raises(UpliftInputError, match=named):
+        estimator(**params).fit(X, y, treatment=t)
+
+
 def test_moving_average_of_the_weights():
     import torch
 
