@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shopml.cli_support import console, fail, parse_method_options, parse_seeds
+from shopml.cli_support import console, fail, parse_method_options, parse_methods, parse_seeds
 
 app = typer.Typer(
     add_completion=False,
@@ -199,7 +199,7 @@ DEMO_NETCVR_METHODS = ["pretrained", "oracle", "bdl", "fnw", "esdfm", "tesla"]
 @app.command()
 def demo(
     out: Annotated[Path | None, typer.Option(help="keep the simulated world here")] = None,
-    clicks: Annotated[int, typer.Option(help="clicks in the demo world")] = 200_000,
+    clicks: Annotated[int, typer.Option(min=1, help="clicks in the demo world")] = 200_000,
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     netcvr: Annotated[bool, typer.Option(help="also run a quick NetCVR leaderboard on it")] = True,
     families: Annotated[
@@ -255,7 +255,8 @@ def bench_netcvr(
         Path | None, typer.Option(help="a CASCADE-format file or an event-log directory")
     ] = None,
     clicks: Annotated[
-        int | None, typer.Option(help="clicks to simulate (default 2,000,000; quick 300,000)")
+        int | None,
+        typer.Option(min=1, help="clicks to simulate (default 2,000,000; quick 300,000)"),
     ] = None,
     methods: Annotated[
         str | None, typer.Option(help="comma-separated methods (default: all, Table 2 order)")
@@ -290,11 +291,7 @@ def bench_netcvr(
     if data is not None and not data.exists():
         raise _fail(f"{data} does not exist")
     seed_list = parse_seeds(seeds)
-    known = default_methods()
-    chosen = [m.strip() for m in methods.split(",")] if methods else None
-    unknown = sorted(set(chosen or []) - set(known))
-    if unknown:
-        raise _fail(f"unknown methods {unknown}; choose from {', '.join(known)}")
+    chosen = parse_methods(methods, default_methods())
     if preset_param and data is not None:
         raise _fail("--preset-param applies to simulated data, not to --data")
     from shopml.data.simulate import parse_preset_params

@@ -38,6 +38,20 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def parse_methods(text: str | None, known: list[str] | None = None) -> list[str] | None:
+    """--methods 'a,b' → ['a', 'b'] (None when the option is not given: the defaults); a clear
+    error (exit 2) when it names no method or, given ``known``, an unknown one."""
+    if text is None:
+        return None
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    if not chosen:
+        raise fail(f"--methods names no method, got {text!r}")
+    unknown = sorted(set(chosen) - set(known or chosen))
+    if unknown:
+        raise fail(f"unknown methods {unknown}; choose from {', '.join(known or [])}")
+    return chosen
+
+
 def parse_method_options(values: list[str]) -> dict[str, dict]:
     """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}."""
     options: dict[str, dict] = {}

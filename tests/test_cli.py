@@ -123,3 +123,40 @@ def test_every_bench_reads_seeds_alike_and_rejects_bad_ones(command, seeds, mess
     result = CliRunner().invoke(app, [*command, "--seeds", seeds, "--cards", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["bench", "netcvr", "--preset", "cascade"],
+        ["bench", "gmv", "--preset", "trace"],
+        ["bench", "uplift", "--preset", "uplift", "--units", "500"],
+        ["bench", "attribution", "--preset", "journeys", "--users", "500"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("methods", "message"), [(" , ", "names no method"), ("nope", "unknown")]
+)
+def test_every_bench_rejects_empty_and_unknown_methods(command, methods, message, tmp_path):
+    result = CliRunner().invoke(
+        app, [*command, "--seeds", "1", "--methods", methods, "--cards", str(tmp_path)]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not list(tmp_path.iterdir())  # nothing ran, no card written
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["bench", "netcvr", "--quick", "--clicks", "0"],
+        ["bench", "gmv", "--quick", "--clicks", "0"],
+        ["bench", "uplift", "--preset", "uplift", "--units", "0"],
+        ["bench", "uplift", "--preset", "uplift", "--epochs", "0"],
+        ["demo", "--clicks", "0"],
+    ],
+)
+def test_sizes_below_one_are_refused(command, tmp_path):
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "greater than or equal to 1" in result.output

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopml.cli_support import fail, parse_seeds
+from shopml.cli_support import fail, parse_methods, parse_seeds
 
 console = Console()
 attribution_app = typer.Typer(no_args_is_help=True, help="Multi-touch attribution of conversions.")
@@ -22,13 +22,7 @@ _fail = fail
 def _method_list(methods: str | None) -> list[str] | None:
     from shopml.attribution.base import methods as known_methods
 
-    if not methods:
-        return None
-    chosen = [m.strip() for m in methods.split(",") if m.strip()]
-    unknown = sorted(set(chosen) - set(known_methods()))
-    if unknown:
-        raise _fail(f"unknown methods {unknown}; choose from {', '.join(known_methods())}")
-    return chosen
+    return parse_methods(methods, known_methods())
 
 
 def bench_attribution(

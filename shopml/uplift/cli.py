@@ -44,7 +44,7 @@ def bench_uplift(
     no_cards: Annotated[bool, typer.Option("--no-cards", help="do not write result cards")] = False,
 ) -> None:
     """Uplift benchmark: Qini / AUUC (and PEHE on the preset) of every method over seeds."""
-    from shopml.cli_support import parse_seeds
+    from shopml.cli_support import parse_methods, parse_seeds
     from shopml.uplift.bench import UpliftBenchSpec, run_bench
 
     if (data is None) == (preset is None):
@@ -62,7 +62,7 @@ def bench_uplift(
         outcome=outcome,
         units=units,
         seeds=parse_seeds(seeds),
-        methods=[m.strip() for m in methods.split(",")] if methods else None,
+        methods=parse_methods(methods),  # known names depend on the data: checked by the bench
         card_dir=cards,
         plots_dir=plots,
         write_cards=not no_cards,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shopml.cli_support import fail, parse_method_options, parse_seeds
+from shopml.cli_support import fail, parse_method_options, parse_methods, parse_seeds
 
 console = Console()
 DEMO_METHODS = ["pre_single", "online_single", "online_dual", "reader"]
@@ -27,7 +27,8 @@ def bench_gmv(
         Path | None, typer.Option(help="a TRACE-format file (trace.txt) or an event-log directory")
     ] = None,
     clicks: Annotated[
-        int | None, typer.Option(help="clicks to simulate (default 3,000,000; quick 400,000)")
+        int | None,
+        typer.Option(min=1, help="clicks to simulate (default 3,000,000; quick 400,000)"),
     ] = None,
     methods: Annotated[
         str | None, typer.Option(help="comma-separated methods or READER variants (default: the 9 of Table 4)")
@@ -63,10 +64,7 @@ def bench_gmv(
     if threads < 1:
         raise _fail(f"--threads must be >= 1, got {threads}")
     known = known_methods()
-    chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
-    unknown = sorted(set(chosen or []) - set(known))
-    if unknown:
-        raise _fail(f"unknown methods {unknown}; choose from {', '.join(known)}")
+    chosen = parse_methods(methods, known)
     options = _parse_options(option)
     bad = sorted(set(options) - set(known))
     if bad:
