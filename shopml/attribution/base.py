@@ -11,6 +11,7 @@ Shapley values, a model's held-out AUC, ...).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from shopml.attribution.journeys import Journeys
 
 MethodFn = Callable[..., "Attribution"]
 _METHODS: dict[str, MethodFn] = {}
+_OPTION_CHECKS: dict[str, Callable[[dict], object]] = {}
 METHOD_ORDER = [
     "first_touch",
     "last_touch",
@@ -33,14 +35,32 @@ METHOD_ORDER = [
 ]
 
 
-def register_method(name: str) -> Callable[[MethodFn], MethodFn]:
-    """Register an attribution method under ``name``."""
+def register_method(
+    name: str, check_options: Callable[[dict], object] | None = None
+) -> Callable[[MethodFn], MethodFn]:
+    """Register an attribution method under ``name`` (``check_options`` validates the options of
+    a method that takes them as ``**options``; others are checked against their signature)."""
 
     def wrap(fn: MethodFn) -> MethodFn:
         _METHODS[name] = fn
+        if check_options is not None:
+            _OPTION_CHECKS[name] = check_options
         return fn
 
     return wrap
+
+
+def check_options(method: str, options: dict) -> None:
+    """A clear ValueError for an option the method does not take or a value it cannot use,
+    before anything runs."""
+    fn = get_method(method)
+    if method in _OPTION_CHECKS:
+        _OPTION_CHECKS[method](options)
+        return
+    takes = [n for n in inspect.signature(fn).parameters if n not in ("journeys", "seed")]
+    unknown = sorted(set(options) - set(takes))
+    if unknown:
+        raise ValueError(f"{method} has no option {unknown}; it takes {takes or 'none'}")
 
 
 def _load_methods() -> None:

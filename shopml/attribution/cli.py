@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopml.cli_support import fail, parse_methods, parse_seeds
+from shopml.cli_support import fail, parse_method_options, parse_methods, parse_seeds
 
 console = Console()
 attribution_app = typer.Typer(no_args_is_help=True, help="Multi-touch attribution of conversions.")
@@ -23,6 +23,23 @@ def _method_list(methods: str | None) -> list[str] | None:
     from shopml.attribution.base import methods as known_methods
 
     return parse_methods(methods, known_methods())
+
+
+def _checked_options(values: list[str]) -> dict[str, dict]:
+    """--option METHOD.NAME=VALUE parsed and checked against each method (exit 2 on a bad one)."""
+    from shopml.attribution.base import check_options
+    from shopml.attribution.base import methods as known_methods
+
+    options = parse_method_options(values)
+    unknown = sorted(set(options) - set(known_methods()))
+    if unknown:
+        raise _fail(f"--option names unknown methods {unknown}; choose from {', '.join(known_methods())}")
+    for method, given in options.items():
+        try:
+            check_options(method, given)
+        except ValueError as exc:
+            raise _fail(f"--option: {exc}") from exc
+    return options
 
 
 def bench_attribution(
@@ -51,7 +68,6 @@ def bench_attribution(
 ) -> None:
     """Channel credit of every attribution method; on the journeys preset, error vs the truth."""
     from shopml.attribution.bench import AttributionBenchSpec, run_bench
-    from shopml.cli import _parse_options
 
     if data is not None and preset is not None:
         raise _fail("give --data or --preset, not both")
@@ -71,7 +87,7 @@ def bench_attribution(
         lookback_days=lookback_days,
         card_dir=cards,
         figure=figure,
-        options=_parse_options(option),
+        options=_checked_options(option),
     )
     try:
         paths = run_bench(spec, console)

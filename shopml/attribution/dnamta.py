@@ -34,7 +34,7 @@ Deviations, and why:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -65,6 +65,30 @@ class DNAMTAConfig:
     max_len: int = 64
     test_fraction: float = 0.2
     threads: int = 1
+
+    def __post_init__(self) -> None:
+        sizes = ("embed_dim", "hidden", "attention_dim", "context_dim", "context_hidden",
+                 "epochs", "batch_size", "max_len", "threads")  # fmt: skip
+        bad = [f"{name}={getattr(self, name)!r} (a whole number, at least 1)" for name in sizes
+               if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), int)
+               or getattr(self, name) < 1]  # fmt: skip
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            bad.append(f"lr={self.lr!r} (above 0)")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            bad.append(f"weight_decay={self.weight_decay!r} (0 or more)")
+        if not (isinstance(self.test_fraction, float) and 0 < self.test_fraction < 1):
+            bad.append(f"test_fraction={self.test_fraction!r} (between 0 and 1)")
+        if bad:
+            raise ValueError("dnamta: bad " + ", ".join(bad))
+
+    @classmethod
+    def from_options(cls, options: dict) -> DNAMTAConfig:
+        """The configuration with ``options`` set; a ValueError names unknown or bad ones."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(f"dnamta has no option {unknown}; it takes {known}")
+        return cls(**options)  # type: ignore[arg-type]
 
 
 def _tensors(journeys: Journeys, max_len: int) -> dict[str, np.ndarray]:
@@ -278,14 +302,14 @@ def user_split(
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
 
-@register_method("dnamta")
+@register_method("dnamta", check_options=DNAMTAConfig.from_options)
 def dnamta(
     journeys: Journeys, seed: int = 0, progress: bool = False, **options: object
 ) -> Attribution:
     """Train DNAMTA on a user split; held-out AUC / log loss; credit from attention weights."""
     from shopml.metrics import auc, nll
 
-    cfg = DNAMTAConfig(**options)  # type: ignore[arg-type]
+    cfg = DNAMTAConfig.from_options(options)
     train, test = user_split(journeys, cfg.test_fraction, seed)
     model = DNAMTA(cfg, seed=seed).fit(journeys, train, progress=progress)
     y = journeys.converted

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from shopml.cli import app
@@ -82,6 +83,25 @@ def test_bench_refuses_bad_arguments(tmp_path):
     assert result.exit_code == 2 and "journeys" in result.output
     result = runner.invoke(app, ["bench", "attribution", "--data", str(tmp_path / "missing.csv")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("dnamta.epochs=0", "bad epochs=0"),
+        ("dnamta.nope=1", "dnamta has no option ['nope']"),
+        ("linear.weight=2", "linear has no option ['weight']"),
+        ("nope.epochs=2", "unknown methods ['nope']"),
+    ],
+)
+def test_bench_refuses_bad_options_before_running(option, message, tmp_path):
+    result = runner.invoke(
+        app, ["bench", "attribution", "--users", "500", "--seeds", "1", "--option", option,
+              "--cards", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not list(tmp_path.iterdir())
 
 
 def test_credit_command_writes_tables(tmp_path):

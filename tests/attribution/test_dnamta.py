@@ -1,5 +1,7 @@
 """DNAMTA on a tiny synthetic set where only one channel causes conversions."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -59,3 +61,28 @@ def test_attention_sums_to_one_per_journey_and_truncates(journeys):
 def test_predict_before_fit_is_refused(journeys):
     with pytest.raises(RuntimeError, match="fit"):
         DNAMTA().predict_proba(journeys)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "epochs=0"),
+        ({"batch_size": 2.5}, "batch_size=2.5"),
+        ({"lr": -1.0}, "lr=-1.0"),
+        ({"test_fraction": 1.0}, "test_fraction=1.0"),
+        ({"hidden": True}, "hidden=True"),
+        ({"heads": 2}, "no option ['heads']"),
+    ],
+)
+def test_bad_configuration_is_named(options, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        DNAMTAConfig.from_options(options)
+
+
+def test_rule_options_are_checked_against_their_signature():
+    from shopml.attribution.base import check_options
+
+    check_options("time_decay", {"half_life_days": 3.0})
+    check_options("dnamta", {"epochs": 2})
+    with pytest.raises(ValueError, match=re.escape("markov has no option ['order']")):
+        check_options("markov", {"order": 2})
