@@ -282,6 +282,7 @@ def bench_netcvr(
         FULL_CLICKS,
         QUICK_CLICKS,
         BenchSpec,
+        check_options,
         default_methods,
         run_bench,
     )
@@ -312,6 +313,14 @@ def bench_netcvr(
         checkpoint_dir=checkpoint_dir,
         options=_parse_options(option),
     )
+    unknown = sorted(set(spec.options) - set(default_methods()))
+    if unknown:
+        known = ", ".join(default_methods())
+        raise _fail(f"--option names unknown methods {unknown}; choose from {known}")
+    try:
+        check_options(spec)
+    except ValueError as exc:
+        raise _fail(f"--option: {exc}") from exc
     for path in run_bench(spec, console):
         console.print(f"wrote {path}")
 

@@ -160,3 +160,23 @@ def test_sizes_below_one_are_refused(command, tmp_path):
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 2, result.output
     assert "greater than or equal to 1" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["bench", "netcvr", "--quick", "--option", "esdfm.weights_form=model"],
+         "esdfm has no option ['weights_form']"),
+        (["bench", "netcvr", "--quick", "--option", "tesla.nonexistent=1"], "nonexistent"),
+        (["bench", "netcvr", "--quick", "--option", "nope.x=1"], "unknown methods ['nope']"),
+        (["bench", "gmv", "--quick", "--option", "reader.nope=1"],
+         "reader has no option ['nope']"),
+        (["bench", "gmv", "--quick", "--option", "online_single.routing=hard"],
+         "online_single has no option ['routing']"),
+    ],
+)
+def test_bench_options_are_checked_before_any_world_is_built(command, message, tmp_path):
+    result = CliRunner().invoke(app, [*command, "--cards", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
+    assert not list(tmp_path.iterdir())

@@ -188,6 +188,10 @@ class DelayWeighted(StreamMethod):
     """
 
     uses_window_classifier: ClassVar[bool] = False
+    option_names: ClassVar[tuple[str, ...]] = (
+        "weights_from", "refund_debias", "seed", "delay_bins", "delay_epochs",
+        "classifier_epochs", "classifier_batch", "classifier_lr",
+    )  # fmt: skip
 
     @property
     def weights_from_classifier(self) -> bool:

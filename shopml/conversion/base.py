@@ -108,10 +108,21 @@ class StreamMethod:
     name: ClassVar[str] = ""
     online: ClassVar[bool] = True  # False: no stream updates (Pretrained)
     paper: ClassVar[str] = ""
+    #: the options this class reads (a subclass takes its own and every base's)
+    option_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         self.config = config or ModelConfig()
+        unknown = sorted(set(options) - self.known_options())
+        if unknown:
+            known = sorted(self.known_options()) or "none"
+            raise ValueError(f"{self.name or type(self).__name__} has no option {unknown}; it takes {known}")
         self.options = options
+
+    @classmethod
+    def known_options(cls) -> set[str]:
+        """Every option the method reads: its own and its bases' ``option_names``."""
+        return {name for klass in cls.__mro__ for name in vars(klass).get("option_names", ())}
 
     # -- data --------------------------------------------------------------
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:

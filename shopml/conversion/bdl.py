@@ -42,6 +42,7 @@ class BDL(StreamMethod):
     """Daily batch updates on clicks whose labels have matured (complete labels)."""
 
     paper: ClassVar[str] = "TESLA (arXiv 2601.19965), App. D.4: BDL"
+    option_names: ClassVar[tuple[str, ...]] = ("period_s",)
 
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
         """Matured clicks (from pretrain_end on) at the first day boundary after their labels complete."""

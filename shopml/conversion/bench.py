@@ -84,6 +84,19 @@ def default_methods() -> list[str]:
     return ordered + sorted(set(registry) - set(ordered))
 
 
+def check_options(spec: BenchSpec) -> None:
+    """Build every run's method with its options (no data needed) so that an unknown option or
+    a bad value is a clear ValueError before any world is simulated."""
+    model = run_config(spec, spec.seeds[0]).model
+    for label, method_name, options in spec.entries():
+        if not options:
+            continue
+        try:
+            get_method(method_name, model, **options)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{label}: options {options} rejected: {exc}") from exc
+
+
 def run_config(spec: BenchSpec, seed: int) -> RunConfig:
     """The run configuration of a benchmark seed (quick mode uses a shorter stream)."""
     if spec.quick:

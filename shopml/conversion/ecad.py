@@ -200,6 +200,7 @@ class ECAD(StreamMethod):
     paper: ClassVar[str] = "Zhao et al., CIKM 2023, arXiv 2308.04768"
     online: ClassVar[bool] = True
     stream_timing: ClassVar[bool] = False  # True: TESLA stream timing (ecad_stream)
+    option_names: ClassVar[tuple[str, ...]] = tuple(ECADOptions.model_fields)
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)

@@ -65,6 +65,7 @@ class FNC(StreamMethod):
     """Fake negatives + positive duplicates, plain BCE, calibrated prediction p = b/(1-b)."""
 
     paper: ClassVar[str] = "Ktena et al., RecSys 2019 (arXiv 1907.06558): FNC"
+    option_names: ClassVar[tuple[str, ...]] = ("refund_debias",)
 
     @property
     def refund_debias(self) -> bool:

@@ -51,6 +51,7 @@ class FNW(StreamMethod):
     """Fake negatives + positive duplicates, importance-weighted BCE."""
 
     paper: ClassVar[str] = "Ktena et al., RecSys 2019 (arXiv 1907.06558): FNW"
+    option_names: ClassVar[tuple[str, ...]] = ("refund_debias",)
 
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
         """Every click at click time as a negative; positive duplicate at pay; refund duplicate."""

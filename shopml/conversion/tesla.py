@@ -285,6 +285,7 @@ class Tesla(StreamMethod):
         "Prediction, WWW 2026 (arXiv 2601.19965)"
     )
     defaults: ClassVar[dict[str, Any]] = {}
+    option_names: ClassVar[tuple[str, ...]] = tuple(TeslaOptions.model_fields)
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)

@@ -87,6 +87,20 @@ def resolve(name: str, options: dict[str, dict]) -> tuple[str, dict]:
     return base, {**preset, **options.get(name, {})}
 
 
+def check_options(spec: BenchSpec) -> None:
+    """Build every method that has options (no data needed) so that an unknown option or a bad
+    value is a clear ValueError before any world is simulated."""
+    model = run_config(spec, spec.seeds[0]).model
+    for name in spec.methods or default_methods():
+        base, options = resolve(name, spec.options)
+        if not spec.options.get(name):
+            continue
+        try:
+            get_gmv_method(base, model, **options)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name}: options {options} rejected: {exc}") from exc
+
+
 def run_config(spec: BenchSpec, seed: int) -> GmvRunConfig:
     """The run configuration of a seed (quick: 20 pre-training days and an 8-day stream)."""
     if spec.quick:

@@ -54,7 +54,14 @@ def bench_gmv(
     ] = True,
 ) -> None:
     """READER's Table 4: post-click GMV under delayed feedback, every method, per seed."""
-    from shopml.value.bench import FULL_CLICKS, QUICK_CLICKS, BenchSpec, known_methods, run_bench
+    from shopml.value.bench import (
+        FULL_CLICKS,
+        QUICK_CLICKS,
+        BenchSpec,
+        check_options,
+        known_methods,
+        run_bench,
+    )
 
     if data is not None and preset is not None:
         raise _fail("give --data or --preset, not both")
@@ -82,6 +89,10 @@ def bench_gmv(
         threads=threads,
         bayes_on_card=bayes_card,
     )
+    try:
+        check_options(spec)
+    except ValueError as exc:
+        raise _fail(f"--option: {exc}") from exc
     try:
         paths = run_bench(spec, console)
     except (ValueError, FileNotFoundError) as exc:

@@ -55,6 +55,7 @@ class _Dual(GmvMethod):
     """Dual-branch network; the default stream loss trains each sample's true branch."""
 
     branches: ClassVar[str] = "dual"
+    option_names: ClassVar[tuple[str, ...]] = ("routing",)
 
     def loss(self, model: nn.Module, out: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
         """|log1p(y_branch) - log1p(y)| with the branch given by the delivered purchase count."""
@@ -92,6 +93,7 @@ class OracleDual(_Dual):
     with ``test_routing="router"``."""
 
     paper: ClassVar[str] = f"{PAPER}: Oracle-Dual"
+    option_names: ClassVar[tuple[str, ...]] = ("test_routing",)
 
     def deliver(self, timeline: Timeline, windows: Any, split: StreamSplit) -> Delivery:
         """Every click at its first purchase with its final GMV and purchase count."""

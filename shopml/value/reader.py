@@ -227,6 +227,9 @@ class Reader(_Dual):
     """Repurchase-aware dual branches, router, label calibrator, auxiliary window-end terms."""
 
     paper: ClassVar[str] = "READER (arXiv 2601.20307), Sec. 5"
+    option_names: ClassVar[tuple[str, ...]] = (
+        "calibration", "calib_epochs", "calib_patience", "seed", "boost_weight", "ga_weight",
+    )  # fmt: skip
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)

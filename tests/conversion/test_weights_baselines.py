@@ -408,3 +408,13 @@ def test_ddfm_real_negative_weight_is_never_negative():
     z2 = 1 - p + 0.3
     want = z2 * nll0(-2.0) + abs(1 - z2) * nll1(-2.0)
     assert m.loss(None, out_of([-2.0], [0.0]), b).item() == pytest.approx(want, rel=1e-5)
+
+
+def test_every_method_names_an_option_it_does_not_read():
+    from shopml.conversion.base import methods
+
+    for name in methods():
+        with pytest.raises(ValueError, match=rf"{name} has no option \['weights_form'\]"):
+            get_method(name, weights_form="model")
+    assert "weights_from" in get_method("esdfm").known_options()
+    assert get_method("oracle").known_options() == set()
