@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console()
+#: where a kept run draws the docs' Qini / uplift / decile figures
+DEFAULT_PLOTS = Path("docs/figures/uplift")
 
 
 def bench_uplift(
@@ -39,8 +41,12 @@ def bench_uplift(
     ] = 0,
     cards: Annotated[Path | None, typer.Option(help="card directory")] = None,
     plots: Annotated[
-        Path | None, typer.Option(help="PNG directory (Qini, uplift, deciles of EFIN/ECUP)")
-    ] = Path("docs/figures/uplift"),
+        Path | None,
+        typer.Option(
+            help="PNG directory (Qini, uplift, deciles of EFIN/ECUP; default "
+            f"{DEFAULT_PLOTS} when the cards go to the kept card directory, else none)"
+        ),
+    ] = None,
     no_cards: Annotated[bool, typer.Option("--no-cards", help="do not write result cards")] = False,
 ) -> None:
     """Uplift benchmark: Qini / AUUC (and PEHE on the preset) of every method over seeds."""
@@ -64,7 +70,10 @@ def bench_uplift(
         seeds=parse_seeds(seeds),
         methods=parse_methods(methods),  # known names depend on the data: checked by the bench
         card_dir=cards,
-        plots_dir=plots,
+        # the docs' figures follow the kept cards: a scratch or card-less run draws none unasked
+        plots_dir=plots if plots is not None else (
+            DEFAULT_PLOTS if cards is None and not no_cards else None
+        ),
         write_cards=not no_cards,
         epochs=epochs,
         random_state=random_state,

@@ -136,3 +136,23 @@ def test_seed_ranges(text, seeds):
     from shopml.cli_support import parse_seeds
 
     assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize(
+    ("extra", "drawn_in"),
+    [
+        (["--no-cards"], None),
+        (["--cards", "scratch"], None),
+        (["--no-cards", "--plots", "pngs"], "pngs"),
+        ([], "docs/figures/uplift"),  # a kept run draws the docs' figures
+    ],
+)
+def test_figures_follow_the_kept_cards(extra, drawn_in, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    command = ["bench", "uplift", "--preset", "uplift", "--units", "2000", "--seeds", "1",
+               "--methods", "ecup", "--epochs", "1", *extra]  # fmt: skip
+    monkeypatch.setenv("SHOPML_CARD_DIR", str(tmp_path / "kept"))  # the kept cards, out of the repo
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 0, result.output
+    pngs = sorted(p.relative_to(tmp_path).parent.as_posix() for p in tmp_path.rglob("*.png"))
+    assert set(pngs) == ({drawn_in} if drawn_in else set())
