@@ -52,8 +52,9 @@ def parse_methods(text: str | None, known: list[str] | None = None) -> list[str]
     return chosen
 
 
-def parse_method_options(values: list[str]) -> dict[str, dict]:
-    """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}."""
+def parse_method_options(values: list[str], known: list[str] | None = None) -> dict[str, dict]:
+    """--option tesla.structure=shared --option tesla.dar=false -> {"tesla": {...}}; a clear
+    error (exit 2) when malformed or, given ``known``, naming an unknown method."""
     options: dict[str, dict] = {}
     for item in values:
         key, sep, raw = item.partition("=")
@@ -61,6 +62,9 @@ def parse_method_options(values: list[str]) -> dict[str, dict]:
         if not sep or not dot:
             raise fail(f"--option must look like METHOD.NAME=VALUE, got {item!r}")
         options.setdefault(method, {})[name] = parse_option_value(raw)
+    unknown = sorted(set(options) - set(known or options))
+    if unknown:
+        raise fail(f"--option names unknown methods {unknown}; choose from {', '.join(known or [])}")
     return options
 
 

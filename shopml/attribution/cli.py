@@ -30,10 +30,7 @@ def _checked_options(values: list[str]) -> dict[str, dict]:
     from shopml.attribution.base import check_options
     from shopml.attribution.base import methods as known_methods
 
-    options = parse_method_options(values)
-    unknown = sorted(set(options) - set(known_methods()))
-    if unknown:
-        raise _fail(f"--option names unknown methods {unknown}; choose from {', '.join(known_methods())}")
+    options = parse_method_options(values, known_methods())
     for method, given in options.items():
         try:
             check_options(method, given)

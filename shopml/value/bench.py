@@ -92,9 +92,9 @@ def check_options(spec: BenchSpec) -> None:
     value is a clear ValueError before any world is simulated."""
     model = run_config(spec, spec.seeds[0]).model
     for name in spec.methods or default_methods():
-        base, options = resolve(name, spec.options)
         if not spec.options.get(name):
             continue
+        base, options = resolve(name, spec.options)
         try:
             get_gmv_method(base, model, **options)
         except (ValueError, TypeError) as exc:
