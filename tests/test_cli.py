@@ -173,6 +173,16 @@ def test_sizes_below_one_are_refused(command, tmp_path):
          "reader has no option ['nope']"),
         (["bench", "gmv", "--quick", "--option", "online_single.routing=hard"],
          "online_single has no option ['routing']"),
+        (["bench", "netcvr", "--quick", "--option", "esdfm.weights_from=modle"],
+         "esdfm option weights_from must be one of 'classifier', 'model', got 'modle'"),
+        (["bench", "netcvr", "--quick", "--option", "fnw.refund_debias=yes"],
+         "fnw option refund_debias must be true or false, got 'yes'"),
+        (["bench", "netcvr", "--quick", "--option", "bdl.period_s=0"],
+         "bdl option period_s must be a whole number >= 1, got 0"),
+        (["bench", "gmv", "--quick", "--option", "reader.calib_epochs=0"],
+         "reader option calib_epochs must be a whole number >= 1, got 0"),
+        (["bench", "gmv", "--quick", "--option", "oracle_dual.test_routing=model"],
+         "oracle_dual option test_routing must be one of 'truth', 'router'"),
     ],
 )
 def test_bench_options_are_checked_before_any_world_is_built(command, message, tmp_path):

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from shopml.conversion import option_checks as check
 from shopml.conversion.base import Batch, StreamMethod, masked_bce
 from shopml.conversion.delay import DelayModel
 from shopml.conversion.stream import MASKED, Delivery, StreamSplit
@@ -188,18 +189,21 @@ class DelayWeighted(StreamMethod):
     """
 
     uses_window_classifier: ClassVar[bool] = False
-    option_names: ClassVar[tuple[str, ...]] = (
-        "weights_from", "refund_debias", "seed", "delay_bins", "delay_epochs",
-        "classifier_epochs", "classifier_batch", "classifier_lr",
-    )  # fmt: skip
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = {
+        "weights_from": check.choice("classifier", "model"),
+        "refund_debias": check.flag,
+        "seed": check.integer(0),
+        "delay_bins": check.integer(2),
+        "delay_epochs": check.integer(1),
+        "classifier_epochs": check.integer(1),
+        "classifier_batch": check.integer(1),
+        "classifier_lr": check.positive,
+    }
 
     @property
     def weights_from_classifier(self) -> bool:
         """True if the weights come from the frozen tn/dp classifier (official code)."""
-        source = self.options.get("weights_from", "classifier")
-        if source not in ("classifier", "model"):
-            raise ValueError(f"weights_from must be 'classifier' or 'model', got {source!r}")
-        return self.uses_window_classifier and source == "classifier"
+        return self.uses_window_classifier and self.options.get("weights_from") != "model"
 
     def frozen_window_probs(
         self, batch: Batch

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
+from shopml.conversion.option_checks import OptionCheck
 from shopml.conversion.stream import MASKED, Delivery, StreamSplit
 from shopml.conversion.timeline import Timeline, Windows
 from shopml.nn import MLP, FieldEmbedding
@@ -108,21 +109,38 @@ class StreamMethod:
     name: ClassVar[str] = ""
     online: ClassVar[bool] = True  # False: no stream updates (Pretrained)
     paper: ClassVar[str] = ""
-    #: the options this class reads (a subclass takes its own and every base's)
-    option_names: ClassVar[tuple[str, ...]] = ()
+    #: the options this class reads and the check of each value (a subclass takes its own
+    #: and every base's; see :mod:`shopml.conversion.option_checks`)
+    option_checks: ClassVar[dict[str, OptionCheck]] = {}
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         self.config = config or ModelConfig()
-        unknown = sorted(set(options) - self.known_options())
+        label = self.name or type(self).__name__
+        checks = self.all_option_checks()
+        unknown = sorted(set(options) - set(checks))
         if unknown:
-            known = sorted(self.known_options()) or "none"
-            raise ValueError(f"{self.name or type(self).__name__} has no option {unknown}; it takes {known}")
+            raise ValueError(
+                f"{label} has no option {unknown}; it takes {sorted(checks) or 'none'}"
+            )
+        for name, value in options.items():
+            try:
+                checks[name](value)
+            except ValueError as exc:
+                raise ValueError(f"{label} option {name} {exc}") from None
         self.options = options
 
     @classmethod
+    def all_option_checks(cls) -> dict[str, OptionCheck]:
+        """Every option the method reads with its check: its own and its bases' ``option_checks``."""
+        merged: dict[str, OptionCheck] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(vars(klass).get("option_checks", {}))
+        return merged
+
+    @classmethod
     def known_options(cls) -> set[str]:
-        """Every option the method reads: its own and its bases' ``option_names``."""
-        return {name for klass in cls.__mro__ for name in vars(klass).get("option_names", ())}
+        """The names of every option the method reads."""
+        return set(cls.all_option_checks())
 
     # -- data --------------------------------------------------------------
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:

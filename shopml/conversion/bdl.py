@@ -29,6 +29,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from shopml.conversion import option_checks as check
 from shopml.conversion._delivery import DeliveryBuilder
 from shopml.conversion.base import StreamMethod, register_method
 from shopml.conversion.stream import Delivery, StreamSplit
@@ -42,7 +43,7 @@ class BDL(StreamMethod):
     """Daily batch updates on clicks whose labels have matured (complete labels)."""
 
     paper: ClassVar[str] = "TESLA (arXiv 2601.19965), App. D.4: BDL"
-    option_names: ClassVar[tuple[str, ...]] = ("period_s",)
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = {"period_s": check.integer(1)}
 
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
         """Matured clicks (from pretrain_end on) at the first day boundary after their labels complete."""

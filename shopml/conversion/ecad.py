@@ -124,6 +124,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from shopml.conversion import option_checks as check
 from shopml.conversion.base import Batch, ModelConfig, StreamMethod, register_method
 from shopml.conversion.stream import MASKED, Delivery, StreamSplit
 from shopml.conversion.timeline import DAY, Timeline, Windows
@@ -200,7 +201,9 @@ class ECAD(StreamMethod):
     paper: ClassVar[str] = "Zhao et al., CIKM 2023, arXiv 2308.04768"
     online: ClassVar[bool] = True
     stream_timing: ClassVar[bool] = False  # True: TESLA stream timing (ecad_stream)
-    option_names: ClassVar[tuple[str, ...]] = tuple(ECADOptions.model_fields)
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = dict.fromkeys(
+        ECADOptions.model_fields, check.checked_by_method
+    )
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)

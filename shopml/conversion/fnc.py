@@ -43,6 +43,7 @@ from typing import ClassVar
 
 import torch
 
+from shopml.conversion import option_checks as check
 from shopml.conversion._delivery import click_then_pay, refund_loss
 from shopml.conversion.base import Batch, StreamMethod, masked_bce, register_method
 from shopml.conversion.stream import MASKED, Delivery, StreamSplit
@@ -65,7 +66,7 @@ class FNC(StreamMethod):
     """Fake negatives + positive duplicates, plain BCE, calibrated prediction p = b/(1-b)."""
 
     paper: ClassVar[str] = "Ktena et al., RecSys 2019 (arXiv 1907.06558): FNC"
-    option_names: ClassVar[tuple[str, ...]] = ("refund_debias",)
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = {"refund_debias": check.flag}
 
     @property
     def refund_debias(self) -> bool:

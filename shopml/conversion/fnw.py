@@ -34,6 +34,7 @@ from typing import ClassVar
 
 import torch
 
+from shopml.conversion import option_checks as check
 from shopml.conversion._delivery import (
     click_then_pay,
     detached_prob,
@@ -51,7 +52,7 @@ class FNW(StreamMethod):
     """Fake negatives + positive duplicates, importance-weighted BCE."""
 
     paper: ClassVar[str] = "Ktena et al., RecSys 2019 (arXiv 1907.06558): FNW"
-    option_names: ClassVar[tuple[str, ...]] = ("refund_debias",)
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = {"refund_debias": check.flag}
 
     def deliver(self, timeline: Timeline, windows: Windows, split: StreamSplit) -> Delivery:
         """Every click at click time as a negative; positive duplicate at pay; refund duplicate."""

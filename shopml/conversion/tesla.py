@@ -119,6 +119,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
+from shopml.conversion import option_checks as check
 from shopml.conversion.base import (
     Batch,
     ModelConfig,
@@ -285,7 +286,9 @@ class Tesla(StreamMethod):
         "Prediction, WWW 2026 (arXiv 2601.19965)"
     )
     defaults: ClassVar[dict[str, Any]] = {}
-    option_names: ClassVar[tuple[str, ...]] = tuple(TeslaOptions.model_fields)
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = dict.fromkeys(
+        TeslaOptions.model_fields, check.checked_by_method
+    )
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from shopml.conversion import option_checks as check
 from shopml.conversion.base import Batch
 from shopml.conversion.stream import Delivery, StreamSplit
 from shopml.conversion.timeline import Timeline
@@ -55,7 +56,7 @@ class _Dual(GmvMethod):
     """Dual-branch network; the default stream loss trains each sample's true branch."""
 
     branches: ClassVar[str] = "dual"
-    option_names: ClassVar[tuple[str, ...]] = ("routing",)
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = {"routing": check.choice("soft", "hard")}
 
     def loss(self, model: nn.Module, out: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
         """|log1p(y_branch) - log1p(y)| with the branch given by the delivered purchase count."""
@@ -93,17 +94,16 @@ class OracleDual(_Dual):
     with ``test_routing="router"``."""
 
     paper: ClassVar[str] = f"{PAPER}: Oracle-Dual"
-    option_names: ClassVar[tuple[str, ...]] = ("test_routing",)
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = {
+        "test_routing": check.choice("truth", "router")
+    }
 
     def deliver(self, timeline: Timeline, windows: Any, split: StreamSplit) -> Delivery:
         """Every click at its first purchase with its final GMV and purchase count."""
         return complete_samples(self._view(), split, "first_purchase")
 
     def _test_routing(self) -> str:
-        mode = str(self.options.get("test_routing", "truth"))
-        if mode not in ("truth", "router"):
-            raise ValueError(f"oracle_dual test_routing must be 'truth' or 'router', got {mode!r}")
-        return mode
+        return str(self.options.get("test_routing", "truth"))
 
     def predict(self, out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Router-mixed (GMV, p), or (y_s, y_m) for routing by the true flag in :meth:`finalize`."""

@@ -63,6 +63,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from shopml.conversion import option_checks as check
 from shopml.conversion.base import Batch, ModelConfig
 from shopml.conversion.stream import Delivery, StreamSplit
 from shopml.conversion.timeline import Timeline
@@ -227,9 +228,14 @@ class Reader(_Dual):
     """Repurchase-aware dual branches, router, label calibrator, auxiliary window-end terms."""
 
     paper: ClassVar[str] = "READER (arXiv 2601.20307), Sec. 5"
-    option_names: ClassVar[tuple[str, ...]] = (
-        "calibration", "calib_epochs", "calib_patience", "seed", "boost_weight", "ga_weight",
-    )  # fmt: skip
+    option_checks: ClassVar[dict[str, check.OptionCheck]] = {
+        "calibration": check.flag,
+        "calib_epochs": check.integer(1),
+        "calib_patience": check.integer(1),
+        "seed": check.integer(0),
+        "boost_weight": check.non_negative,
+        "ga_weight": check.non_negative,
+    }
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)

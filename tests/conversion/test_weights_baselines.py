@@ -394,9 +394,8 @@ def test_ddfm_classifier_soft_labels():
 
 
 def test_weights_from_is_validated():
-    m = get_method("esdfm", weights_from="oracle")
-    with pytest.raises(ValueError, match="weights_from"):
-        _ = m.weights_from_classifier
+    with pytest.raises(ValueError, match="esdfm option weights_from must be one of"):
+        get_method("esdfm", weights_from="oracle")
 
 
 def test_ddfm_real_negative_weight_is_never_negative():
@@ -418,3 +417,27 @@ def test_every_method_names_an_option_it_does_not_read():
             get_method(name, weights_form="model")
     assert "weights_from" in get_method("esdfm").known_options()
     assert get_method("oracle").known_options() == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("esdfm", {"weights_from": "modle"}, "weights_from must be one of 'classifier', 'model'"),
+        ("defer", {"refund_debias": "yes"}, "refund_debias must be true or false"),
+        ("fnc", {"refund_debias": 1}, "refund_debias must be true or false"),
+        ("esdfm", {"delay_bins": 1}, "delay_bins must be a whole number >= 2"),
+        ("esdfm", {"delay_epochs": 1.5}, "delay_epochs must be a whole number >= 1"),
+        ("defuse", {"classifier_lr": 0}, "classifier_lr must be a number > 0"),
+        ("esdfm", {"seed": True}, "seed must be a whole number >= 0"),
+        ("bdl", {"period_s": -3600}, "period_s must be a whole number >= 1"),
+    ],
+)
+def test_option_values_are_checked_when_the_method_is_built(name, options, message):
+    with pytest.raises(ValueError, match=f"{name} option {message}"):
+        get_method(name, **options)
+
+
+def test_good_option_values_are_kept_as_given():
+    method = get_method("esdfm", weights_from="model", delay_bins=8, classifier_lr=1e-3, seed=0)
+    assert method.options == {"weights_from": "model", "delay_bins": 8, "classifier_lr": 1e-3, "seed": 0}
+    assert get_method("bdl", period_s=3600).options == {"period_s": 3600}

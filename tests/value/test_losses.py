@@ -201,3 +201,20 @@ def test_oracle_dual_routes_test_clicks_by_the_true_flag_or_the_router():
     assert gmv.tolist() == pytest.approx([5.0] * 3) and router.tolist() == pytest.approx([0.5] * 3)
     with pytest.raises(ValueError, match="test_routing"):
         get_gmv_method("oracle_dual", test_routing="coin").predict(out)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("reader", {"calibration": "off"}, "calibration must be true or false"),
+        ("reader", {"calib_patience": 0}, "calib_patience must be a whole number >= 1"),
+        ("reader", {"boost_weight": -0.1}, "boost_weight must be a number >= 0"),
+        ("reader", {"routing": "medium"}, "routing must be one of 'soft', 'hard'"),
+        ("oracle_dual", {"test_routing": "model"}, "test_routing must be one of 'truth', 'router'"),
+    ],
+)
+def test_gmv_option_values_are_checked_when_the_method_is_built(name, options, message):
+    from shopml.value.base import get_gmv_method
+
+    with pytest.raises(ValueError, match=f"{name} option {message}"):
+        get_gmv_method(name, **options)
