@@ -253,16 +253,6 @@ def binary_tasks(
     return out
 
 
-def control_probability(units: int, seed: int) -> np.ndarray:
-    """The true control conversion probability of every unit of the ``uplift`` world (units,
-    seed), in the log's row order, the order of the loader's rows and true effects."""
-    from shopml.data.simulate import simulate
-
-    world = simulate("uplift", units, seed)
-    probs = world.truth.to_pandas().set_index("click_id")
-    return probs.loc[world.log.column("click_id"), "p_conversion_arm0"].to_numpy()
-
-
 def efin_variants(options: list[str]) -> dict[str, dict[str, Any]]:
     """['lr.learning_rate=5e-3', 'lr.batch_size=128'] → {'efin_lr': {...}}; checked against
     EFIN's parameters (ValueError naming the bad one; text only where the default is text)."""
@@ -438,7 +428,7 @@ def main(argv: list[str] | None = None) -> None:
         results.append({"method": name, "metrics": metrics, "wall_s": round(wall, 1)})
     inits = None
     if states:
-        control = control_probability(args.units, args.seed)[test]
+        control = data.true_control["conversion"][test]
         true_sd = logit_effect_sd(np.column_stack([control, control[:, None] + truth]))
         print("5. EFIN from several initialisations (logit-effect sd of the truth: "
               + "  ".join(f"{v:.3f}" for v in true_sd) + ")")  # fmt: skip

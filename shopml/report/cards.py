@@ -246,10 +246,14 @@ def relabel_methods(card_path: str | Path, names: dict[str, str], reason: str) -
     return card
 
 
-def relabelled_card(card_path: str | Path, names: dict[str, str], reason: str) -> dict:
-    """The card `relabel_methods` would write, without writing it."""
+def relabelled_card(
+    card_path: str | Path, names: dict[str, str], reason: str, card: dict | None = None
+) -> dict:
+    """The card `relabel_methods` would write, without writing it (``card``: the file's
+    contents when the caller has read them already; they are changed in place)."""
     card_path = Path(card_path)
-    card = json.loads(card_path.read_text())
+    if card is None:
+        card = json.loads(card_path.read_text())
     present = {r["method"] for r in card["results"]}
     missing = sorted(set(names) - present)
     if missing:

@@ -83,11 +83,12 @@ def relabel(
     names = parse_renames(rename)
     updates = []
     for path in sorted(cards.glob(match)):
-        present = {r["method"] for r in json.loads(path.read_text()).get("results", [])}
+        card = json.loads(path.read_text())
+        present = {r["method"] for r in card.get("results", [])}
         held = {old: new for old, new in names.items() if old in present}
         if held:
             try:
-                updates.append((path, held, relabelled_card(path, held, reason)))
+                updates.append((path, held, relabelled_card(path, held, reason, card)))
             except ValueError as exc:
                 raise fail(f"{exc}; nothing written") from exc
     if not updates:

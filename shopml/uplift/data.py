@@ -40,6 +40,7 @@ class UpliftData:
     arm_names: dict[int, str]
     truth: dict[str, np.ndarray] | None = None  # stage -> (n, arms) true uplift
     meta: dict = field(default_factory=dict)
+    true_control: dict[str, np.ndarray] | None = None  # stage -> (n,) true control probability
 
     @property
     def arms(self) -> list[int]:
@@ -52,11 +53,13 @@ class UpliftData:
 
     def rows(self, index: np.ndarray) -> UpliftData:
         """The subset of rows `index`."""
-        truth = None if self.truth is None else {k: v[index] for k, v in self.truth.items()}
+        def subset(arrays: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+            return None if arrays is None else {k: v[index] for k, v in arrays.items()}
+
         return UpliftData(
             self.name, self.X.iloc[index].reset_index(drop=True), self.treatment[index],
-            {k: v[index] for k, v in self.labels.items()}, self.stages, self.arm_names, truth,
-            dict(self.meta),
+            subset(self.labels), self.stages, self.arm_names, subset(self.truth),
+            dict(self.meta), subset(self.true_control),
         )  # fmt: skip
 
     def select_arm(self, arm: int) -> UpliftData:
@@ -77,7 +80,8 @@ class UpliftData:
 def from_eventlog(
     log: EventLog, stages: tuple[str, ...], name: str, truth: pd.DataFrame | None = None
 ) -> UpliftData:
-    """Features, treatment, stage labels (and truth columns ``tau_<stage>_arm<a>``) of a log."""
+    """Features, treatment, stage labels (and, from the truth's columns ``tau_<stage>_arm<a>``
+    and ``p_<stage>_arm0``, the true effects and control probabilities) of a log."""
     if "treatment" not in log.clicks.column_names:
         raise UpliftInputError(f"{name}: clicks has no 'treatment' column; not an uplift log")
     treatment = log.column("treatment").astype(np.int64)
@@ -100,7 +104,7 @@ def from_eventlog(
             labels[stage] = (log.first_event_ts(stage) != NO_EVENT).astype(np.int64)
     arm_meta = log.spec.meta.get("arms") or log.spec.meta.get("treatment_arms") or {}
     arm_names = {int(k): str(v) for k, v in arm_meta.items()}
-    true_effects = None
+    true_effects = true_control = None
     if truth is not None:
         arms = sorted(int(a) for a in np.unique(treatment) if a != 0)
         ids = log.column("click_id")
@@ -110,7 +114,13 @@ def from_eventlog(
             for s in stages
             if all(f"tau_{s}_arm{a}" in truth.columns for a in arms)
         }
-    return UpliftData(name, X, treatment, labels, tuple(stages), arm_names, true_effects)
+        true_control = {
+            s: truth[f"p_{s}_arm0"].to_numpy() for s in stages if f"p_{s}_arm0" in truth.columns
+        }
+    return UpliftData(
+        name, X, treatment, labels, tuple(stages), arm_names, true_effects,
+        true_control=true_control,
+    )  # fmt: skip
 
 
 def hillstrom_data(path: str | Path | None = None, arms: str = "womens") -> UpliftData:

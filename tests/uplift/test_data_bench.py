@@ -156,3 +156,23 @@ def test_figures_follow_the_kept_cards(extra, drawn_in, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     pngs = sorted(p.relative_to(tmp_path).parent.as_posix() for p in tmp_path.rglob("*.png"))
     assert set(pngs) == ({drawn_in} if drawn_in else set())
+
+
+def test_simulated_data_carries_the_true_control_probabilities_in_row_order():
+    from shopml.data.simulate import simulate
+
+    data = simulated_data(2_000, 3)
+    world = simulate("uplift", 2_000, 3)
+    truth = world.truth.to_pandas().set_index("click_id").loc[world.log.column("click_id")]
+    assert set(data.true_control) == set(data.stages)
+    rows = np.array([5, 0, 17])
+    np.testing.assert_array_equal(data.rows(rows).true_control["click"], data.true_control["click"][rows])
+    assert hillstrom_data(arms="womens").true_control is None
+    for stage in data.stages:
+        control = data.true_control[stage]
+        # control + the loader's arm-a effect is the arm's true probability, unit by unit
+        for arm in (1, 2, 3):
+            np.testing.assert_allclose(
+                control + data.truth[stage][:, arm - 1],
+                truth[f"p_{stage}_arm{arm}"].to_numpy(), atol=1e-12,
+            )  # fmt: skip

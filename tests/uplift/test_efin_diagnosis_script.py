@@ -116,23 +116,6 @@ def test_parse_int_range_reads_ranges_and_lists():
         parse_int_range("3..1")
 
 
-def test_control_probability_follows_the_loaders_row_order():
-    from shopml.data.simulate import simulate
-    from shopml.uplift.data import simulated_data
-
-    bench = load_benchmark("efin_diagnosis")
-    data = simulated_data(2_000, 3)
-    control = bench.control_probability(2_000, 3)
-    world = simulate("uplift", 2_000, 3)
-    truth = world.truth.to_pandas().set_index("click_id").loc[world.log.column("click_id")]
-    # control + the loader's arm-a effect is the arm's true probability, unit by unit
-    for arm in (1, 2, 3):
-        np.testing.assert_allclose(
-            control + data.truth["conversion"][:, arm - 1],
-            truth[f"p_conversion_arm{arm}"].to_numpy(), atol=1e-12,
-        )  # fmt: skip
-
-
 def test_efin_variants_group_parameters_by_name_and_reject_bad_ones():
     bench = load_benchmark("efin_diagnosis")
     variants = bench.efin_variants(
