@@ -317,8 +317,14 @@ def bench_netcvr(
         check_options(spec)
     except ValueError as exc:
         raise _fail(f"--option: {exc}") from exc
-    for path in run_bench(spec, console):
-        console.print(f"wrote {path}")
+    from shopml.data.eventlog import EventLogError
+    from shopml.data.loaders import DatasetError
+
+    try:
+        for path in run_bench(spec, console):
+            console.print(f"wrote {path}")
+    except (DatasetError, EventLogError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
 
 
 @app.command()

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from shopml.attribution.base import attribute, attribution_error, methods
 from shopml.attribution.journeys import Journeys, journeys_from_log
+from shopml.data.loaders._common import print_load_report
 
 DEFAULT_USERS = 100_000
 DEFAULT_FIGURE = Path("docs/figures/attribution_credit.png")
@@ -64,6 +65,8 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
             name = "attribution_journeys"
         truth = log.spec.meta.get("true_channel_share")
         dataset = {"name": str(name), "path": str(path), "sha256": sha256_file(path)}
+        if log.spec.meta.get("load_report"):
+            dataset["load_report"] = log.spec.meta["load_report"]
         return journeys_from_log(log, lookback_s=lookback), dataset, truth
     from shopml.data.simulate import simulate
 
@@ -88,6 +91,8 @@ def run_seed(
     """Every method on one seed; returns the card's fields and the shares per method."""
     t0 = time.perf_counter()
     journeys, dataset, truth = load_journeys(spec, seed)
+    if seed == spec.seeds[0]:
+        print_load_report(dataset.get("load_report"), spec.data, console)
     console.print(
         f"seed {seed}: {journeys.n_journeys:,} journeys, {len(journeys.touches):,} touches, "
         f"{journeys.n_conversions:,} converted ({journeys.unattributed_conversions} conversions "

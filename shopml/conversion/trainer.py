@@ -78,28 +78,10 @@ class StreamData:
     @classmethod
     def from_log(cls, log: EventLog, windows: Windows, stream: StreamConfig) -> StreamData:
         """Stack the log's categorical features and derive its timeline and split."""
-        feats = log.spec.by_kind("categorical")
-        if not feats:
-            raise ValueError(
-                "the stream methods need categorical features declared in the log's FeatureSpec"
-            )
-        columns = []
-        cards = []
-        for feat in feats:
-            codes = log.column(feat.name).astype(np.int64)
-            if feat.vocab is not None:
-                raise ValueError(
-                    f"feature {feat.name!r} has a string vocabulary: encode it to codes first"
-                )
-            if len(codes) and (codes.min() < 0 or codes.max() >= feat.cardinality):
-                raise ValueError(
-                    f"feature {feat.name!r} has codes outside [0, {feat.cardinality}); run `shopml data validate`"
-                )
-            columns.append(codes)
-            cards.append(feat.cardinality)
+        features, cards = log.categorical_codes("the stream methods")
         timeline = Timeline.from_log(log, windows)
         split = StreamSplit.make(timeline.click_ts, windows, stream)
-        return cls(np.stack(columns, axis=1), cards, timeline, split, windows)
+        return cls(features, cards, timeline, split, windows)
 
     def slice_click_rows(self) -> list[np.ndarray]:
         """Click rows of each streaming slice (the evaluation sets)."""

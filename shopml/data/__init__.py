@@ -2,7 +2,7 @@
 
 from shopml.data.eventlog import NO_EVENT, EventLog, EventLogError
 from shopml.data.loaders import DatasetError, load, loaders
-from shopml.data.loaders._common import load_report
+from shopml.data.loaders._common import load_report, load_report_lines
 from shopml.data.schema import Feature, FeatureSpec, LeakyFeatureError
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "LeakyFeatureError",
     "load",
     "load_report",
+    "load_report_lines",
     "loaders",
 ]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -102,6 +103,43 @@ class EventLog:
         if name not in self.clicks.column_names:
             raise EventLogError(f"clicks has no column {name!r}")
         return self.clicks.column(name).to_numpy(zero_copy_only=False)
+
+    def categorical_codes(self, user: str = "the models") -> tuple[np.ndarray, list[int]]:
+        """The declared categorical features as integer codes [n, F] and their cardinalities.
+
+        A feature with a string vocabulary (a loader keeps non-integer values as strings) is
+        coded by its position in the vocabulary. ``user`` names who needs the codes in errors.
+        """
+        features = self.spec.by_kind("categorical")
+        if not features:
+            raise EventLogError(f"{user} need categorical features declared in the log's FeatureSpec")
+        columns, cards = [], []
+        for feature in features:
+            values = self.column(feature.name)
+            if feature.vocab is not None:
+                codes = pd.Categorical(values, categories=feature.vocab).codes.astype(np.int64)
+                unknown = codes < 0
+                if unknown.any():
+                    raise EventLogError(
+                        f"feature {feature.name!r}: {int(unknown.sum())} value(s) not in its "
+                        f"vocabulary (e.g. {values[unknown][0]!r}); run `shopml data validate`"
+                    )
+            else:
+                try:
+                    codes = values.astype(np.int64)
+                except (TypeError, ValueError) as exc:
+                    raise EventLogError(
+                        f"feature {feature.name!r} is declared with vocab_size but holds "
+                        f"non-integer values ({exc}); run `shopml data validate`"
+                    ) from None
+                if len(codes) and (codes.min() < 0 or codes.max() >= feature.cardinality):
+                    raise EventLogError(
+                        f"feature {feature.name!r} has codes outside [0, {feature.cardinality}); "
+                        "run `shopml data validate`"
+                    )
+            columns.append(codes)
+            cards.append(int(feature.cardinality))
+        return np.stack(columns, axis=1), cards
 
     def _click_position(self, click_ids: np.ndarray) -> np.ndarray:
         """Row position in clicks of each click id (-1 where unknown)."""

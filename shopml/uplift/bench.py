@@ -36,6 +36,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from shopml.data.loaders._common import print_load_report
 from shopml.metrics.uplift import ate_error, pehe
 from shopml.uplift.base import arm_scores, get_method
 from shopml.uplift.data import UpliftData, criteo_data, hillstrom_data, simulated_data
@@ -215,6 +216,7 @@ def _dataset_card(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Any]:
         "path": str(path),
         "sha256": sha256_file(path),
         "rows": len(data.treatment),
+        **({"load_report": data.meta["load_report"]} if "load_report" in data.meta else {}),
     }
 
 
@@ -236,6 +238,8 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
     for seed_number, seed in enumerate(spec.seeds):
         if data is None or spec.data == "preset":
             data = load_data(spec, seed)
+            if seed_number == 0:
+                print_load_report(data.meta.get("load_report"), spec.path or spec.data, console)
         outcome = evaluated_stage(spec, data)
         names = spec.methods or default_methods(spec)
         factories = method_factories(spec, data)

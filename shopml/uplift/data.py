@@ -117,9 +117,10 @@ def from_eventlog(
         true_control = {
             s: truth[f"p_{s}_arm0"].to_numpy() for s in stages if f"p_{s}_arm0" in truth.columns
         }
+    report = log.spec.meta.get("load_report")
     return UpliftData(
         name, X, treatment, labels, tuple(stages), arm_names, true_effects,
-        true_control=true_control,
+        meta={"load_report": report} if report else {}, true_control=true_control,
     )  # fmt: skip
 
 

@@ -87,22 +87,8 @@ class GmvData:
 
 def categorical_features(log: EventLog, rows: np.ndarray) -> tuple[np.ndarray, list[int]]:
     """The log's declared categorical features at `rows`, stacked [n, F], and their sizes."""
-    feats = log.spec.by_kind("categorical")
-    if not feats:
-        raise ValueError("the GMV methods need categorical features declared in the log's FeatureSpec")
-    columns, cards = [], []
-    for feat in feats:
-        if feat.vocab is not None:
-            raise ValueError(f"feature {feat.name!r} has a string vocabulary: encode it to codes first")
-        codes = log.column(feat.name).astype(np.int64)
-        if len(codes) and (codes.min() < 0 or codes.max() >= feat.cardinality):
-            raise ValueError(
-                f"feature {feat.name!r} has codes outside [0, {feat.cardinality}); "
-                "run `shopml data validate`"
-            )
-        columns.append(codes[rows])
-        cards.append(int(feat.cardinality))
-    return np.stack(columns, axis=1), cards
+    codes, cards = log.categorical_codes("the GMV methods")
+    return codes[rows], cards
 
 
 def build_gmv_data(log: EventLog, config: GmvRunConfig) -> GmvData:

@@ -130,3 +130,24 @@ def test_demo_section_prints_every_method(tmp_path):
     text = console.export_text()
     for name in [*methods(), "truth", "held-out conversion AUC"]:
         assert name in text
+
+
+def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
+    lines = sample_path("journeys/attribution_data_subset62k.csv").read_text().splitlines()
+    converted = next(i for i, line in enumerate(lines) if line.split(",")[3] == "1")
+    cells = lines[converted].split(",")
+    cells[4] = "-5"  # a negative conversion value
+    lines[converted] = ",".join(cells)
+    edited = tmp_path / "journeys.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    cards = tmp_path / "cards"
+    result = runner.invoke(
+        app,
+        ["bench", "attribution", "--data", str(edited), "--seeds", "1", "--methods", "linear",
+         "--cards", str(cards)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reason = "conversion with a missing or negative conversion_value"
+    assert f"rejected 1 row(s): {reason}" in " ".join(result.output.split())
+    (card_path,) = cards.glob("*.json")
+    assert json.loads(card_path.read_text())["dataset"]["load_report"]["rejected"] == {reason: 1}

@@ -112,3 +112,41 @@ def test_bench_rejects_bad_preset_params(tmp_path):
         ["bench", "netcvr", "--quick", "--preset-param", "drift_sd", "--cards", str(tmp_path)],
     )
     assert result.exit_code == 2 and "NAME=VALUE" in result.output
+
+
+def test_bench_on_a_file_reports_what_the_loader_dropped_and_reads_string_fields(tmp_path):
+    out = tmp_path / "cascade"
+    simulate = ["simulate", "--preset", "cascade", "--clicks", "20000", "--seed", "3"]
+    assert runner.invoke(app, [*simulate, "--out", str(out), "--format", "cascade"]).exit_code == 0
+    lines = (out / "processed_data_expand.txt").read_text().splitlines()
+    for i in (0, 1):  # a pay ten seconds before its click: the pay is dropped, and said so
+        cells = lines[i].split("\t")
+        cells[1] = str(int(cells[0]) - 10)
+        lines[i] = "\t".join(cells)
+    cells = lines[2].split("\t")
+    cells[4] = "abc"  # one field now holds text: coded through its vocabulary
+    lines[2] = "\t".join(cells)
+    edited = tmp_path / "edited.txt"
+    edited.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(
+        app,
+        ["bench", "netcvr", "--data", str(edited), "--quick", "--methods", "oracle",
+         "--cards", str(tmp_path / "cards")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "rejected 2 row(s): pay before its click (pay event dropped)" in result.output
+    (card_path,) = (tmp_path / "cards").glob("*.json")
+    report = json.loads(card_path.read_text())["dataset"]["load_report"]
+    assert report["rows_read"] == 20000
+    assert report["rejected"] == {"pay before its click (pay event dropped)": 2}
+
+
+def test_bench_on_a_malformed_file_names_the_problem(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1\t2\n")
+    result = runner.invoke(
+        app, ["bench", "netcvr", "--data", str(bad), "--quick", "--cards", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 2
+    assert "expected 25 tab-separated columns" in " ".join(result.output.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -159,3 +159,43 @@ def test_stats_on_tiny_log():
     assert stats["refund_share"] == pytest.approx(1 / 3)
     assert stats["median_pay_delay_h"] == pytest.approx(1.0)
     assert stats["cart_events"] == 1
+
+
+def test_categorical_codes_stack_codes_and_code_string_vocabularies():
+    log = tiny_log()
+    log.spec = FeatureSpec(
+        features=[
+            Feature(name="u_0", kind="categorical", vocab_size=3, group="user"),
+            Feature(name="colour", kind="categorical", vocab=["", "blue", "red"], group="item"),
+        ]
+    )
+    log.clicks = log.clicks.append_column("colour", pa.array(["red", "", "blue", "red", "blue"]))
+    codes, cards = log.categorical_codes()
+    np.testing.assert_array_equal(codes, [[0, 2], [1, 0], [0, 1], [2, 2], [1, 1]])
+    assert cards == [3, 3]
+
+
+@pytest.mark.parametrize(
+    ("feature", "values", "message"),
+    [
+        (Feature(name="c", kind="categorical", vocab=["a", "b"]), ["a", "b", "z", "a", "z"],
+         r"feature 'c': 2 value\(s\) not in its vocabulary \(e.g. 'z'\)"),
+        (Feature(name="c", kind="categorical", vocab_size=2), [0, 1, 2, 0, 1],
+         r"feature 'c' has codes outside \[0, 2\)"),
+        (Feature(name="c", kind="categorical", vocab_size=2), ["0", "1", "x", "0", "1"],
+         "feature 'c' is declared with vocab_size but holds non-integer values"),
+    ],
+)  # fmt: skip
+def test_categorical_codes_name_what_is_wrong(feature, values, message):
+    log = tiny_log()
+    log.spec = FeatureSpec(features=[feature])
+    log.clicks = log.clicks.append_column("c", pa.array(values))
+    with pytest.raises(EventLogError, match=message):
+        log.categorical_codes()
+
+
+def test_categorical_codes_need_categorical_features():
+    log = tiny_log()
+    log.spec = FeatureSpec(features=[])
+    with pytest.raises(EventLogError, match="the stream methods need categorical features"):
+        log.categorical_codes("the stream methods")

@@ -176,3 +176,25 @@ def test_simulated_data_carries_the_true_control_probabilities_in_row_order():
                 control + data.truth[stage][:, arm - 1],
                 truth[f"p_{stage}_arm{arm}"].to_numpy(), atol=1e-12,
             )  # fmt: skip
+
+
+def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
+    lines = sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[5].split(",")
+    cells[header.index("treatment")] = ""
+    lines[5] = ",".join(cells)
+    edited = tmp_path / "criteo.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    cards = tmp_path / "cards"
+    result = CliRunner().invoke(
+        app,
+        ["bench", "uplift", "--data", "criteo_uplift", str(edited), "--seeds", "1",
+         "--methods", "s_learner", "--cards", str(cards)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "rejected 1 row(s): missing treatment/conversion/visit/exposure" in result.output
+    (card_path,) = cards.glob("*.json")
+    dataset = json.loads(card_path.read_text())["dataset"]
+    assert dataset["rows"] == 999
+    assert dataset["load_report"]["rejected"] == {"missing treatment/conversion/visit/exposure": 1}

@@ -626,6 +626,19 @@ def attach_report(
     return table.replace_schema_metadata(meta)
 
 
+def load_report_lines(report: dict[str, Any]) -> list[str]:
+    """A load report (``LoadReport.as_dict()``) as lines for a person: what was rejected, and
+    how the file was read; nothing when the loader neither rejected nor remarked anything."""
+    lines = [f"rejected {count:,} row(s): {reason}" for reason, count in report.get("rejected", {}).items()]
+    return lines + [f"note: {note}" for note in report.get("notes", [])]
+
+
+def print_load_report(report: dict[str, Any] | None, source: object, console: Any) -> None:
+    """Print what the loader rejected or remarked while reading ``source`` (a benchmark's file)."""
+    for line in load_report_lines(report or {}):
+        console.print(f"{source}: {line}", soft_wrap=True)
+
+
 def load_report(table: pa.Table) -> dict[str, Any]:
     """The load report a shopml loader attached to `table` ({} if there is none)."""
     meta = table.schema.metadata or {}
