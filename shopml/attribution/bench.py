@@ -58,7 +58,10 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
 
         path = Path(spec.data)
         if path.is_dir():
+            from shopml.data.validate import require_valid
+
             log = EventLog.open(path)
+            require_valid(log, path)
             name = log.spec.meta.get("preset") or log.spec.meta.get("source") or path.name
         else:
             log = load("attribution_journeys", path)

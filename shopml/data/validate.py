@@ -956,6 +956,25 @@ def validate(path_or_log: str | Path | EventLog) -> ValidationReport:
     return _report(_analyse(path_or_log)[0])
 
 
+def require_valid(log: EventLog, source: str | Path) -> None:
+    """Raise EventLogError when a log a command is about to use has errors (warnings pass):
+    the count per check and the first problem, so that bad labels never run silently."""
+    report = validate(log)
+    if report.ok:
+        return
+    errors = [g for g in report.groups if g.severity == "error" and len(g)]
+    counts: dict[str, int] = {}
+    for group in errors:
+        counts[group.check] = counts.get(group.check, 0) + len(group)
+    first = errors[0].problem(0)
+    where = first.table + ("" if first.row is None else f" row {first.row}")
+    raise EventLogError(
+        f"{source}: the event log has errors ({', '.join(f'{c} {n:,}' for c, n in counts.items())}),"
+        f" e.g. {where}: {first.message}; `shopml data validate {source}` lists them and"
+        " `--repair OUT` writes a copy without them"
+    )
+
+
 # ----------------------------------------------------------------------------- repair
 def _row_json(table: pa.Table) -> list[str]:
     """Each row of `table` as a JSON object string (original values; NaN/Infinity kept)."""

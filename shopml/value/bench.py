@@ -125,7 +125,10 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
     if spec.data is not None:
         path = Path(spec.data)
         if path.is_dir() and (path / "clicks.parquet").exists():
+            from shopml.data.validate import require_valid
+
             log = EventLog.open(path)
+            require_valid(log, path)
         else:
             from shopml.data import load
 

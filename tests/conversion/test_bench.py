@@ -150,3 +150,26 @@ def test_bench_on_a_malformed_file_names_the_problem(tmp_path):
     assert result.exit_code == 2
     assert "expected 25 tab-separated columns" in " ".join(result.output.split())
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("bench", ["netcvr", "gmv"])
+def test_bench_refuses_a_log_directory_with_errors(bench, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    log = tmp_path / "log"
+    preset = "cascade" if bench == "netcvr" else "trace"
+    simulate = ["simulate", "--preset", preset, "--clicks", "3000", "--out", str(log)]
+    assert runner.invoke(app, simulate).exit_code == 0
+    events = pq.read_table(log / "events.parquet")
+    ts = events.column("ts").to_numpy().copy()
+    ts[:3] = 0  # 1970: before every click
+    pq.write_table(events.set_column(events.column_names.index("ts"), "ts", pa.array(ts)),
+                   log / "events.parquet")  # fmt: skip
+    result = runner.invoke(
+        app, ["bench", bench, "--data", str(log), "--quick", "--cards", str(tmp_path / "cards")]
+    )
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "the event log has errors" in output and "event_before_click 3" in output
+    assert not (tmp_path / "cards").exists()

@@ -606,3 +606,19 @@ def test_cli_validate_names_the_row(tmp_path):
     assert (out / "rejects.parquet").exists()
     ok = runner.invoke(cli.app, ["data", "validate", str(out)], env={"COLUMNS": "200"})
     assert ok.exit_code == 0, ok.output
+
+
+def test_require_valid_passes_a_clean_log_and_names_the_errors_of_a_bad_one(tmp_path):
+    from shopml.data import EventLogError
+    from shopml.data.validate import require_valid
+
+    require_valid(EventLog.open(write(base_tables(), tmp_path / "clean")), "clean")
+    tables = base_tables()
+    row = append_event(tables, click_id(1), "pay", click_ts(1) - 60, 3.0)
+    bad = write(tables, tmp_path / "bad")
+    with pytest.raises(EventLogError) as caught:
+        require_valid(EventLog.open(bad), bad)
+    message = str(caught.value)
+    assert "the event log has errors (event_before_click 1)" in message
+    assert f"e.g. events row {row}: event at ts" in message
+    assert f"`shopml data validate {bad}`" in message
