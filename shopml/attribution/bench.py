@@ -22,7 +22,7 @@ from rich.table import Table
 
 from shopml.attribution.base import attribute, attribution_error, methods
 from shopml.attribution.journeys import Journeys, journeys_from_log
-from shopml.data.loaders._common import print_load_report
+from shopml.data.loaders._common import load_report_entry, print_load_report
 
 DEFAULT_USERS = 100_000
 DEFAULT_FIGURE = Path("docs/figures/attribution_credit.png")
@@ -67,9 +67,10 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
             log = load("attribution_journeys", path)
             name = "attribution_journeys"
         truth = log.spec.meta.get("true_channel_share")
-        dataset = {"name": str(name), "path": str(path), "sha256": sha256_file(path)}
-        if log.spec.meta.get("load_report"):
-            dataset["load_report"] = log.spec.meta["load_report"]
+        dataset = {
+            "name": str(name), "path": str(path), "sha256": sha256_file(path),
+            **load_report_entry(log.spec.meta),
+        }  # fmt: skip
         return journeys_from_log(log, lookback_s=lookback), dataset, truth
     from shopml.data.simulate import simulate
 

@@ -28,7 +28,7 @@ from shopml.conversion.trainer import (
     stream_metrics,
 )
 from shopml.data.eventlog import EventLog
-from shopml.data.loaders._common import print_load_report
+from shopml.data.loaders._common import load_report_entry, print_load_report
 
 # Table 2 order of the TESLA paper; methods not registered are skipped.
 METHOD_ORDER = [
@@ -98,12 +98,6 @@ def check_options(spec: BenchSpec) -> None:
             raise ValueError(f"{label}: options {options} rejected: {exc}") from exc
 
 
-def _load_report(log: EventLog) -> dict:
-    """The loader's report of a user's file, for the card (none for a shopml log directory)."""
-    report = log.spec.meta.get("load_report")
-    return {"load_report": report} if report else {}
-
-
 def run_config(spec: BenchSpec, seed: int) -> RunConfig:
     """The run configuration of a benchmark seed (quick mode uses a shorter stream)."""
     if spec.quick:
@@ -130,7 +124,8 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
             from shopml.data import load
 
             log = load("cascade", path)
-        return log, {"name": "cascade_file", "path": str(path), "sha256": sha256_file(path), **_load_report(log)}, None
+        dataset = {"name": "cascade_file", "path": str(path), "sha256": sha256_file(path)}
+        return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 
     world = simulate(spec.preset or "cascade", spec.clicks, seed, spec.preset_params or None)

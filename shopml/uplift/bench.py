@@ -36,7 +36,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from shopml.data.loaders._common import print_load_report
+from shopml.data.loaders._common import load_report_entry, print_load_report
 from shopml.metrics.uplift import ate_error, pehe
 from shopml.uplift.base import arm_scores, get_method
 from shopml.uplift.data import UpliftData, criteo_data, hillstrom_data, simulated_data
@@ -216,7 +216,7 @@ def _dataset_card(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Any]:
         "path": str(path),
         "sha256": sha256_file(path),
         "rows": len(data.treatment),
-        **({"load_report": data.meta["load_report"]} if "load_report" in data.meta else {}),
+        **load_report_entry(data.meta),
     }
 
 

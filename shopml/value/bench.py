@@ -23,7 +23,7 @@ from rich.table import Table
 
 from shopml.conversion.stream import StreamConfig
 from shopml.data.eventlog import EventLog
-from shopml.data.loaders._common import print_load_report
+from shopml.data.loaders._common import load_report_entry, print_load_report
 from shopml.metrics import auc
 from shopml.value.base import GmvMethod, get_gmv_method, gmv_methods
 from shopml.value.protocol import GmvData, GmvRunConfig, build_gmv_data, gmv_metrics
@@ -102,12 +102,6 @@ def check_options(spec: BenchSpec) -> None:
             raise ValueError(f"{name}: options {options} rejected: {exc}") from exc
 
 
-def _load_report(log: EventLog) -> dict:
-    """The loader's report of a user's file, for the card (none for a shopml log directory)."""
-    report = log.spec.meta.get("load_report")
-    return {"load_report": report} if report else {}
-
-
 def run_config(spec: BenchSpec, seed: int) -> GmvRunConfig:
     """The run configuration of a seed (quick: 20 pre-training days and an 8-day stream)."""
     if spec.quick:
@@ -133,7 +127,8 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
             from shopml.data import load
 
             log = load("trace", path)
-        return log, {"name": "trace_file", "path": str(path), "sha256": sha256_file(path), **_load_report(log)}, None
+        dataset = {"name": "trace_file", "path": str(path), "sha256": sha256_file(path)}
+        return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 
     world = simulate(spec.preset or "trace", spec.clicks, seed)

@@ -633,6 +633,13 @@ def load_report_lines(report: dict[str, Any]) -> list[str]:
     return lines + [f"note: {note}" for note in report.get("notes", [])]
 
 
+def load_report_entry(meta: dict[str, Any]) -> dict[str, Any]:
+    """``{"load_report": ...}`` for a card's dataset entry when ``meta`` (a log's
+    ``spec.meta``, or an uplift data set's ``meta``) holds a loader's report, else ``{}``."""
+    report = meta.get("load_report")
+    return {"load_report": report} if report else {}
+
+
 def print_load_report(report: dict[str, Any] | None, source: object, console: Any) -> None:
     """Print what the loader rejected or remarked while reading ``source`` (a benchmark's file)."""
     for line in load_report_lines(report or {}):
