@@ -280,6 +280,7 @@ def bench_netcvr(
     """TESLA's Table 2: CVR and NetCVR under cascaded delayed feedback, every method, per seed."""
     from shopml.conversion.bench import (
         FULL_CLICKS,
+        PRESETS,
         QUICK_CLICKS,
         BenchSpec,
         check_options,
@@ -289,6 +290,8 @@ def bench_netcvr(
 
     if data is not None and preset is not None:
         raise _fail("give --data or --preset, not both")
+    if preset is not None and preset not in PRESETS:
+        raise _fail(f"--preset {preset!r}: bench netcvr scores the truth of {', '.join(PRESETS)}")
     if data is not None and not data.exists():
         raise _fail(f"{data} does not exist")
     seed_list = parse_seeds(seeds)

@@ -35,7 +35,16 @@ def parse_seeds(text: str) -> list[int]:
         raise fail(f"--seeds must look like 1,2,3 or 1..5, got {text!r} ({exc})") from exc
     if not seeds:
         raise fail("--seeds is empty")
+    _refuse_repeats("--seeds", seeds)
     return seeds
+
+
+def _refuse_repeats(option: str, values: list) -> None:
+    """A clear error (exit 2) when a list option names a value twice (it would run twice and
+    write the same card or result twice)."""
+    repeated = sorted({v for v in values if values.count(v) > 1}, key=values.index)
+    if repeated:
+        raise fail(f"{option} names {', '.join(map(str, repeated))} more than once")
 
 
 def parse_methods(text: str | None, known: list[str] | None = None) -> list[str] | None:
@@ -49,6 +58,7 @@ def parse_methods(text: str | None, known: list[str] | None = None) -> list[str]
     unknown = sorted(set(chosen) - set(known or chosen))
     if unknown:
         raise fail(f"unknown methods {unknown}; choose from {', '.join(known or [])}")
+    _refuse_repeats("--methods", chosen)
     return chosen
 
 

@@ -190,3 +190,28 @@ def test_bench_options_are_checked_before_any_world_is_built(command, message, t
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["bench", "netcvr", "--quick", "--seeds", "1,2,1"], "--seeds names 1 more than once"),
+        (["bench", "gmv", "--quick", "--seeds", "3,3"], "--seeds names 3 more than once"),
+        (["bench", "uplift", "--preset", "uplift", "--seeds", "1,1"], "--seeds names 1 more than once"),
+        (["bench", "attribution", "--preset", "journeys", "--methods", "linear,linear"],
+         "--methods names linear more than once"),
+        (["bench", "netcvr", "--quick", "--methods", "oracle,fnc,oracle"],
+         "--methods names oracle more than once"),
+        (["bench", "netcvr", "--preset", "trace", "--quick"],
+         "--preset 'trace': bench netcvr scores the truth of cascade"),
+        (["bench", "gmv", "--preset", "cascade", "--quick"],
+         "--preset 'cascade': bench gmv scores the truth of trace"),
+        (["bench", "uplift", "--preset", "uplift", "--arms", "all"],
+         "--arms chooses Hillstrom's arms; it applies to --data hillstrom"),
+    ],
+)  # fmt: skip
+def test_bench_lists_and_presets_are_checked_before_any_run(command, message, tmp_path):
+    result = CliRunner().invoke(app, [*command, "--cards", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.replace("│", " ").split())
+    assert not list(tmp_path.iterdir())

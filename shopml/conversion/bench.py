@@ -48,6 +48,8 @@ METHOD_ORDER = [
     "tesla_hybrid",
     "tesla",
 ]
+#: the simulator presets whose truth holds the pay and refund probabilities the bench scores
+PRESETS = ("cascade",)
 FULL_CLICKS = 2_000_000
 QUICK_CLICKS = 300_000
 

@@ -23,7 +23,9 @@ def bench_uplift(
         typer.Argument(help="local data file (hillstrom: default the ../shared/data sample)"),
     ] = None,
     preset: Annotated[str | None, typer.Option(help="simulate this preset instead (uplift)")] = None,
-    arms: Annotated[str, typer.Option(help="hillstrom arms: womens (vs No E-Mail) | all")] = "womens",
+    arms: Annotated[
+        str | None, typer.Option(help="hillstrom arms: womens (vs No E-Mail, the default) | all")
+    ] = None,
     outcome: Annotated[
         str | None, typer.Option(help="stage to score (default visit; conversion on the preset)")
     ] = None,
@@ -59,12 +61,14 @@ def bench_uplift(
         raise typer.BadParameter(f"--preset must be 'uplift', got {preset!r}")
     if data is not None and data not in ("hillstrom", "criteo_uplift"):
         raise typer.BadParameter(f"--data must be hillstrom or criteo_uplift, got {data!r}")
-    if arms not in ("womens", "all"):
+    if arms is not None and data != "hillstrom":
+        raise typer.BadParameter("--arms chooses Hillstrom's arms; it applies to --data hillstrom")
+    if arms not in (None, "womens", "all"):
         raise typer.BadParameter(f"--arms must be womens or all, got {arms!r}")
     spec = UpliftBenchSpec(
         data="preset" if preset else str(data),
         path=path,
-        arms=arms,
+        arms=arms or "womens",
         outcome=outcome,
         units=units,
         seeds=parse_seeds(seeds),

@@ -47,6 +47,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "reader_no_aux_loss": ("reader", {"boost_weight": 0.0}),
     "oracle_dual_router_routing": ("oracle_dual", {"test_routing": "router"}),
 }
+#: the simulator presets whose truth holds the expected GMV the bench scores
+PRESETS = ("trace",)
 FULL_CLICKS = 3_000_000
 QUICK_CLICKS = 400_000
 METRICS = ("auc", "acc", "alpr", "rmse")

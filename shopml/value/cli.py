@@ -56,6 +56,7 @@ def bench_gmv(
     """READER's Table 4: post-click GMV under delayed feedback, every method, per seed."""
     from shopml.value.bench import (
         FULL_CLICKS,
+        PRESETS,
         QUICK_CLICKS,
         BenchSpec,
         check_options,
@@ -65,6 +66,8 @@ def bench_gmv(
 
     if data is not None and preset is not None:
         raise _fail("give --data or --preset, not both")
+    if preset is not None and preset not in PRESETS:
+        raise _fail(f"--preset {preset!r}: bench gmv scores the truth of {', '.join(PRESETS)}")
     if data is not None and not data.exists():
         raise _fail(f"{data} does not exist")
     seed_list = parse_seeds(seeds)
