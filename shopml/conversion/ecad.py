@@ -207,7 +207,7 @@ class ECAD(StreamMethod):
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)
-        self.opts = ECADOptions(**options)
+        self.opts = check.typed_options(ECADOptions, self.name, options)
         self.windows = Windows()  # replaced by the run's windows in prepare()/deliver()
 
     # -- horizons ------------------------------------------------------------

@@ -9,8 +9,12 @@ after it, and ``--option fnw.refund_debias=yes`` is refused instead of being rea
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 OptionCheck = Callable[[object], None]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def flag(value: object) -> None:
@@ -49,6 +53,22 @@ def choice(*allowed: str) -> OptionCheck:
             raise ValueError(f"must be one of {', '.join(map(repr, allowed))}, got {value!r}")
 
     return check
+
+
+def typed_options(model: type[ModelT], label: str, options: dict[str, object]) -> ModelT:
+    """A method's typed options model built from ``options``; a bad value is a ValueError in
+    the words of the other checks (``tesla option structure must be one of ..., got 'x'``)."""
+    try:
+        return model(**options)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(map(str, error["loc"]))
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if where:
+                message = f"option {where}: {message[:1].lower()}{message[1:]}, got {error['input']!r}"
+            problems.append(f"{label} {message}")
+        raise ValueError("; ".join(problems)) from None
 
 
 def checked_by_method(value: object) -> None:

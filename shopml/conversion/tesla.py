@@ -292,7 +292,7 @@ class Tesla(StreamMethod):
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
         super().__init__(config, **options)
-        self.opts = TeslaOptions(**{**self.defaults, **options})
+        self.opts = check.typed_options(TeslaOptions, self.name, {**self.defaults, **options})
         self._generator = torch.Generator().manual_seed(self.opts.seed)
 
     # -- data ------------------------------------------------------------------

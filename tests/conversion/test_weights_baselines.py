@@ -441,3 +441,18 @@ def test_good_option_values_are_kept_as_given():
     method = get_method("esdfm", weights_from="model", delay_bins=8, classifier_lr=1e-3, seed=0)
     assert method.options == {"weights_from": "model", "delay_bins": 8, "classifier_lr": 1e-3, "seed": 0}
     assert get_method("bdl", period_s=3600).options == {"period_s": 3600}
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("tesla", {"structure": "triple"},
+         "tesla option structure: input should be 'shared', 'separate' or 'hybrid', got 'triple'"),
+        ("tesla", {"debias": True, "refund_window": False},
+         r"tesla refund debiasing \(DS\) needs the refund observation window"),
+        ("ecad", {"aux_weight": "abc"}, "ecad option aux_weight: input should be a valid number"),
+    ],
+)  # fmt: skip
+def test_typed_option_values_are_named_like_the_others(name, options, message):
+    with pytest.raises(ValueError, match=message):
+        get_method(name, **options)
