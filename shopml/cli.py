@@ -98,7 +98,7 @@ def simulate(
     clicks: Annotated[
         int, typer.Option(help="number of clicks (units/users for some presets)")
     ] = 100_000,
-    seed: Annotated[int, typer.Option(help="random seed; the output is deterministic for it")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="random seed; the output is deterministic for it")] = 0,
     fmt: Annotated[
         str,
         typer.Option(
@@ -200,7 +200,7 @@ DEMO_NETCVR_METHODS = ["pretrained", "oracle", "bdl", "fnw", "esdfm", "tesla"]
 def demo(
     out: Annotated[Path | None, typer.Option(help="keep the simulated world here")] = None,
     clicks: Annotated[int, typer.Option(min=1, help="clicks in the demo world")] = 200_000,
-    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    seed: Annotated[int, typer.Option(min=0, help="random seed")] = 1,
     netcvr: Annotated[bool, typer.Option(help="also run a quick NetCVR leaderboard on it")] = True,
     families: Annotated[
         str,

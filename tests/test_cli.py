@@ -215,3 +215,19 @@ def test_bench_lists_and_presets_are_checked_before_any_run(command, message, tm
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.replace("│", " ").split())
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", "--preset", "cascade", "--clicks", "100", "--seed", "-1", "--out", "OUT"],
+        ["demo", "--seed", "-1"],
+        ["attribution", "credit", "journeys.csv", "--seed", "-1"],
+        ["bench", "listing", "--seed", "-1"],
+    ],
+)
+def test_negative_seeds_are_refused(command, tmp_path):
+    command = [str(tmp_path / "out") if part == "OUT" else part for part in command]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "greater than or equal to 0" in result.output

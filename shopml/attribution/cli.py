@@ -104,7 +104,7 @@ def credit(
     methods: Annotated[
         str | None, typer.Option(help="comma-separated methods (default all)")
     ] = None,
-    seed: Annotated[int, typer.Option(help="seed (DNAMTA split and initialisation)")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="seed (DNAMTA split and initialisation)")] = 0,
     lookback_days: Annotated[float | None, typer.Option(help="conversion lookback window")] = None,
 ) -> None:
     """Credit tables of your own journeys: channels.csv (method × channel) and, per method,

@@ -178,7 +178,7 @@ def bench_listing(
         int, typer.Option(help="held-out catalog items, half Myntra, half Mercari (0 = skip)")
     ] = 60,
     backends: Annotated[str, typer.Option(help="comma-separated backends")] = "template,local",
-    seed: Annotated[int, typer.Option(help="seed for the item sample")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="seed for the item sample")] = 0,
     semipqa_items: Annotated[
         int, typer.Option(help="semiPQA data-to-text pairs to score (0 = skip)")
     ] = 60,
