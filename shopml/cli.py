@@ -132,7 +132,7 @@ def data_validate(
     repair: Annotated[
         Path | None, typer.Option(help="write a clean log plus rejects.parquet to this directory")
     ] = None,
-    max_rows: Annotated[int, typer.Option(help="problems shown per check")] = 20,
+    max_rows: Annotated[int, typer.Option(min=0, help="problems shown per check")] = 20,
 ) -> None:
     """Check an event log; exit non-zero if it has errors. --repair writes a clean copy."""
     from shopml.data.validate import RepairError, validate

@@ -231,3 +231,21 @@ def test_negative_seeds_are_refused(command, tmp_path):
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 2, result.output
     assert "greater than or equal to 0" in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "bound"),
+    [
+        (["data", "validate", "LOG", "--max-rows", "-1"], "greater than or equal to 0"),
+        (["listing", "attributes", "photo.jpg", "--top", "0"], "greater than or equal to 1"),
+        (["bench", "listing", "--k", "0"], "greater than or equal to 1"),
+        (["bench", "listing", "--items", "-1"], "greater than or equal to 0"),
+        (["bench", "listing", "--feedback-rounds", "-1"], "greater than or equal to 0"),
+        (["serve", "--port", "70000"], "less than or equal to 65535"),
+    ],
+)
+def test_counts_out_of_range_are_refused(command, bound, tmp_path):
+    command = [str(tmp_path) if part == "LOG" else part for part in command]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert bound in " ".join(result.output.replace("│", " ").split())

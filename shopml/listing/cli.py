@@ -115,11 +115,11 @@ def listing_draft(
     model_path: Annotated[Path | None, typer.Option(help="local backend: a GGUF file")] = None,
     api_key: Annotated[str | None, typer.Option(help="openai backend: API key")] = None,
     timeout: Annotated[float | None, typer.Option(help="backend time limit, seconds")] = None,
-    k: Annotated[int, typer.Option(help="style references to retrieve")] = 3,
+    k: Annotated[int, typer.Option(min=1, help="style references to retrieve")] = 3,
     retrieve: Annotated[bool, typer.Option(help="retrieve style references")] = True,
     verify: Annotated[bool, typer.Option(help="remove claims the facts do not support")] = True,
     feedback_rounds: Annotated[
-        int, typer.Option(help="regenerate with feedback this many times before cutting")
+        int, typer.Option(min=0, help="regenerate with feedback this many times before cutting")
     ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print the draft as JSON")] = False,
 ) -> None:
@@ -175,16 +175,16 @@ def listing_draft(
 
 def bench_listing(
     items: Annotated[
-        int, typer.Option(help="held-out catalog items, half Myntra, half Mercari (0 = skip)")
+        int, typer.Option(min=0, help="held-out catalog items, half Myntra, half Mercari (0 = skip)")
     ] = 60,
     backends: Annotated[str, typer.Option(help="comma-separated backends")] = "template,local",
     seed: Annotated[int, typer.Option(min=0, help="seed for the item sample")] = 0,
     semipqa_items: Annotated[
-        int, typer.Option(help="semiPQA data-to-text pairs to score (0 = skip)")
+        int, typer.Option(min=0, help="semiPQA data-to-text pairs to score (0 = skip)")
     ] = 60,
-    k: Annotated[int, typer.Option(help="style references per item")] = 3,
+    k: Annotated[int, typer.Option(min=1, help="style references per item")] = 3,
     feedback_rounds: Annotated[
-        int, typer.Option(help="regeneration rounds with feedback in *_rag_verified")
+        int, typer.Option(min=0, help="regeneration rounds with feedback in *_rag_verified")
     ] = 0,
     base_url: Annotated[str | None, typer.Option(help="openai backend: server URL")] = None,
     model_path: Annotated[Path | None, typer.Option(help="local backend: a GGUF file")] = None,

@@ -18,7 +18,7 @@ _fail = fail
 
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     db: Annotated[
         str,
         typer.Option(
@@ -52,7 +52,7 @@ def serve(
     retrieval: Annotated[
         bool, typer.Option(help="retrieve similar past listings as style references")
     ] = True,
-    max_files: Annotated[int, typer.Option(help="most photos per request")] = 8,
+    max_files: Annotated[int, typer.Option(min=1, help="most photos per request")] = 8,
     max_photo_mb: Annotated[float, typer.Option(help="largest photo in MiB")] = 10.0,
     warm_up: Annotated[
         bool, typer.Option(help="load the models before accepting requests")

@@ -142,7 +142,7 @@ def attributes_command(
     model: Annotated[
         Path | None, typer.Option(help="attribute-heads artifact (default: the shipped one)")
     ] = None,
-    top: Annotated[int, typer.Option(help="alternatives shown per attribute")] = 3,
+    top: Annotated[int, typer.Option(min=1, help="alternatives shown per attribute")] = 3,
 ) -> None:
     """Predict attributes (category, type, colour, gender, usage, season) for many photos."""
     from shopml.listing.attributes.predictor import ArtifactError, AttributePredictor
