@@ -52,7 +52,7 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
     """The benchmark's journeys, the card's dataset description, and the true shares (or None)."""
     from shopml.report.cards import sha256_config, sha256_file
 
-    lookback = spec.lookback_days * 86_400 if spec.lookback_days else None
+    lookback = spec.lookback_days * 86_400 if spec.lookback_days is not None else None
     if spec.data is not None:
         from shopml.data import EventLog, load
 

@@ -39,6 +39,12 @@ def _checked_options(values: list[str]) -> dict[str, dict]:
     return options
 
 
+def _check_lookback(lookback_days: float | None) -> None:
+    """--lookback-days, when given, must be a positive number of days (exit 2 otherwise)."""
+    if lookback_days is not None and not lookback_days > 0:
+        raise _fail(f"--lookback-days must be positive, got {lookback_days}")
+
+
 def bench_attribution(
     preset: Annotated[
         str | None, typer.Option(help="simulate this preset (default journeys)")
@@ -74,6 +80,7 @@ def bench_attribution(
         raise _fail(f"preset {preset!r} has no touchpoints with known credit; use journeys")
     if users <= 0:
         raise _fail(f"--users must be positive, got {users}")
+    _check_lookback(lookback_days)
     seed_list = parse_seeds(seeds)
     spec = AttributionBenchSpec(
         preset=None if data is not None else "journeys",
@@ -118,10 +125,11 @@ def credit(
 
     if not data.exists():
         raise _fail(f"{data} does not exist")
+    _check_lookback(lookback_days)
     try:
         log = EventLog.open(data) if data.is_dir() else load("attribution_journeys", data)
         journeys = journeys_from_log(
-            log, lookback_s=lookback_days * 86_400 if lookback_days else None
+            log, lookback_s=lookback_days * 86_400 if lookback_days is not None else None
         )
     except (EventLogError, DatasetError, ValueError) as exc:
         raise _fail(str(exc)) from exc

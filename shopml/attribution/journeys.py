@@ -108,6 +108,8 @@ def build_journeys(
     for col in ("user_id", "ts", "channel"):
         if col not in touchpoints.columns:
             raise JourneyError(f"touchpoints table lacks column {col!r}")
+    if lookback_s is not None and not lookback_s > 0:
+        raise JourneyError(f"the lookback window must be positive, got {lookback_s} s")
     if len(touchpoints) == 0:
         raise JourneyError("touchpoints table is empty: nothing to attribute")
     t_user = touchpoints["user_id"].to_numpy(dtype=np.int64)

@@ -83,6 +83,14 @@ def test_bench_refuses_bad_arguments(tmp_path):
     assert result.exit_code == 2 and "journeys" in result.output
     result = runner.invoke(app, ["bench", "attribution", "--data", str(tmp_path / "missing.csv")])
     assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(app, ["bench", "attribution", "--lookback-days", "-3"])
+    assert result.exit_code == 2 and "--lookback-days must be positive, got -3.0" in result.output
+    journeys = str(sample_path("journeys/attribution_data_subset62k.csv"))
+    result = runner.invoke(
+        app,
+        ["attribution", "credit", journeys, "--out", str(tmp_path / "out"), "--lookback-days", "0"],
+    )
+    assert result.exit_code == 2 and "--lookback-days must be positive, got 0.0" in result.output
 
 
 @pytest.mark.parametrize(

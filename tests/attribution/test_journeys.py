@@ -48,6 +48,10 @@ def test_bad_input_is_named():
         build_journeys(pd.DataFrame({"user_id": [1], "channel": ["a"]}))
     with pytest.raises(JourneyError, match="at least one touch"):
         journeys_from_paths([[]], [1])
+    touch = pd.DataFrame({"user_id": [1, 1], "ts": [10, 20], "channel": ["a", "b"]})
+    for lookback in (0, -12):
+        with pytest.raises(JourneyError, match=f"lookback window must be positive, got {lookback} s"):
+            build_journeys(touch, lookback_s=lookback)
 
 
 def test_real_sample_journeys_account_for_every_conversion():
