@@ -22,7 +22,7 @@ from rich.table import Table
 
 from shopml.attribution.base import attribute, attribution_error, methods
 from shopml.attribution.journeys import Journeys, journeys_from_log
-from shopml.data.loaders._common import load_report_entry, print_load_report
+from shopml.data.loaders._common import load_file_once, load_report_entry
 
 DEFAULT_USERS = 100_000
 DEFAULT_FIGURE = Path("docs/figures/attribution_credit.png")
@@ -90,13 +90,16 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
 
 
 def run_seed(
-    spec: AttributionBenchSpec, seed: int, console: Console, progress: bool = True
+    spec: AttributionBenchSpec,
+    seed: int,
+    console: Console,
+    progress: bool = True,
+    loaded: tuple | None = None,
 ) -> dict:
-    """Every method on one seed; returns the card's fields and the shares per method."""
+    """Every method on one seed; returns the card's fields and the shares per method
+    (``loaded``: a user's file as ``load_journeys`` returned it, read once for every seed)."""
     t0 = time.perf_counter()
-    journeys, dataset, truth = load_journeys(spec, seed)
-    if seed == spec.seeds[0]:
-        print_load_report(dataset.get("load_report"), spec.data, console)
+    journeys, dataset, truth = loaded or load_journeys(spec, seed)
     console.print(
         f"seed {seed}: {journeys.n_journeys:,} journeys, {len(journeys.touches):,} touches, "
         f"{journeys.n_conversions:,} converted ({journeys.unattributed_conversions} conversions "
@@ -242,8 +245,9 @@ def run_bench(
 
     console = console or Console()
     paths, shares, truths, channels, title = [], [], [], [], ""
+    loaded = load_file_once(spec, load_journeys, console)
     for seed in spec.seeds:
-        card = run_seed(spec, seed, console, progress)
+        card = run_seed(spec, seed, console, progress, loaded)
         name = card["dataset"]["name"]
         title = f"attribution, {name}, seed {seed}"
         console.print(leaderboard(card, title))

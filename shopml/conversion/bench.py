@@ -28,7 +28,7 @@ from shopml.conversion.trainer import (
     stream_metrics,
 )
 from shopml.data.eventlog import EventLog
-from shopml.data.loaders._common import load_report_entry, print_load_report
+from shopml.data.loaders._common import load_file_once, load_report_entry
 
 # Table 2 order of the TESLA paper; methods not registered are skipped.
 METHOD_ORDER = [
@@ -155,13 +155,14 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
     return world.log, ds, true_probs
 
 
-def run_seed(spec: BenchSpec, seed: int, console: Console, progress: bool = True) -> dict:
-    """Run every method on one seed; returns the card's fields."""
+def run_seed(
+    spec: BenchSpec, seed: int, console: Console, progress: bool = True, loaded: tuple | None = None
+) -> dict:
+    """Run every method on one seed; returns the card's fields (``loaded``: a user's file as
+    ``load_log`` returned it, read once for every seed)."""
     config = run_config(spec, seed)
     t0 = time.perf_counter()
-    log, dataset, true_probs = load_log(spec, seed)
-    if seed == spec.seeds[0]:
-        print_load_report(dataset.get("load_report"), spec.data, console)
+    log, dataset, true_probs = loaded or load_log(spec, seed)
     data = StreamData.from_log(log, config.windows, config.stream)
     build_s = time.perf_counter() - t0
     console.print(
@@ -249,8 +250,9 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
 
     console = console or Console()
     paths = []
+    loaded = load_file_once(spec, load_log, console)
     for seed in spec.seeds:
-        card = run_seed(spec, seed, console, progress)
+        card = run_seed(spec, seed, console, progress, loaded)
         console.print(
             leaderboard(
                 card["results"], card["bayes_limit"], f"NetCVR stream benchmark, seed {seed}"

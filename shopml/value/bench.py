@@ -23,7 +23,7 @@ from rich.table import Table
 
 from shopml.conversion.stream import StreamConfig
 from shopml.data.eventlog import EventLog
-from shopml.data.loaders._common import load_report_entry, print_load_report
+from shopml.data.loaders._common import load_file_once, load_report_entry
 from shopml.metrics import auc
 from shopml.value.base import GmvMethod, get_gmv_method, gmv_methods
 from shopml.value.protocol import GmvData, GmvRunConfig, build_gmv_data, gmv_metrics
@@ -221,14 +221,15 @@ def run_method(
     }
 
 
-def run_seed(spec: BenchSpec, seed: int, console: Console, progress: bool = True) -> dict:
-    """Run every method on one seed; returns the card's fields."""
+def run_seed(
+    spec: BenchSpec, seed: int, console: Console, progress: bool = True, loaded: tuple | None = None
+) -> dict:
+    """Run every method on one seed; returns the card's fields (``loaded``: a user's file as
+    ``load_log`` returned it, read once for every seed)."""
     torch.set_num_threads(spec.threads)
     config = run_config(spec, seed)
     t0 = time.perf_counter()
-    log, dataset, conditional = load_log(spec, seed)
-    if seed == spec.seeds[0]:
-        print_load_report(dataset.get("load_report"), spec.data, console)
+    log, dataset, conditional = loaded or load_log(spec, seed)
     data = build_gmv_data(log, config)
     split = data.stream.split
     console.print(
@@ -290,8 +291,9 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
 
     console = console or Console()
     paths = []
+    loaded = load_file_once(spec, load_log, console)
     for seed in spec.seeds:
-        card = run_seed(spec, seed, console, progress)
+        card = run_seed(spec, seed, console, progress, loaded)
         console.print(leaderboard(card["results"], card["bayes_limit"], f"GMV stream benchmark, seed {seed}"))
         config = {
             **card["config"],

@@ -24,7 +24,7 @@ The API is shared with the catalog/text loaders; keep it stable.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -644,6 +644,17 @@ def print_load_report(report: dict[str, Any] | None, source: object, console: An
     """Print what the loader rejected or remarked while reading ``source`` (a benchmark's file)."""
     for line in load_report_lines(report or {}):
         console.print(f"{source}: {line}", soft_wrap=True)
+
+
+def load_file_once(spec: Any, load: Callable[[Any, int], tuple], console: Any) -> tuple | None:
+    """A benchmark's user file (``spec.data``), read once for all seeds by ``load(spec, seed)``
+    (which returns ``(data, dataset card entry, truth)``), with what its loader rejected or
+    remarked printed; None for simulated data, which each seed simulates anew."""
+    if spec.data is None:
+        return None
+    loaded = load(spec, spec.seeds[0])
+    print_load_report(loaded[1].get("load_report"), spec.data, console)
+    return loaded
 
 
 def load_report(table: pa.Table) -> dict[str, Any]:
