@@ -159,3 +159,30 @@ def test_marked_section_pinned_to_one_run(tmp_path):
     # a stem no card has leaves the block as it was
     doc.write_text("<!-- results:b~nothing:x:begin -->\nold\n<!-- results:b~nothing:x:end -->\n")
     assert not fill_marked_sections(doc, {"b": cards})
+
+
+def test_a_card_of_one_file_never_replaces_the_card_of_another(tmp_path):
+    from shopml.report.cards import file_dataset_name, sha256_file
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("x\n1\n")
+    second.write_text("x\n2\n")
+    results = [{"method": "m", "metrics": {"auc": 0.5}}]
+
+    def card(path):
+        sha = sha256_file(path)
+        return {"name": "same", "path": str(path), "sha256": sha}
+
+    out = tmp_path / "cards"
+    write_card("bench", card(first), 1, {}, results, out_dir=out)
+    write_card("bench", card(first), 1, {}, results, out_dir=out)  # a rerun replaces its own
+    with pytest.raises(ValueError, match=r"holds the card of another data file .*a\.csv"):
+        write_card("bench", card(second), 1, {}, results, out_dir=out)
+    sha = sha256_file(second)
+    assert file_dataset_name("kind", second, sha) == f"kind-b-{sha[:8]}"
+    sample = "journeys/attribution_data_subset62k.csv"
+    from shopml.data.samples import sample_path
+
+    real = sample_path(sample)
+    assert file_dataset_name("kind", real, sha256_file(real), sample) == "kind"
+    assert file_dataset_name("kind", second, sha, sample) == f"kind-b-{sha[:8]}"

@@ -26,6 +26,7 @@ from shopml.data.loaders._common import load_file_once, load_report_entry
 
 DEFAULT_USERS = 100_000
 DEFAULT_FIGURE = Path("docs/figures/attribution_credit.png")
+SAMPLE = "journeys/attribution_data_subset62k.csv"
 
 
 @dataclass
@@ -48,9 +49,21 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "channel"
 
 
+def share_keys(channels: list[str]) -> dict[str, str]:
+    """Each channel's metric name ``share_<slug>``, unique: channels whose slugs collide
+    ("Paid Search" / "paid-search", or names without a Latin letter or digit) are numbered
+    by their place in the channel list (``share_channel_3``)."""
+    slugs = [slug(c) for c in channels]
+    taken = {s for s in slugs if slugs.count(s) == 1 and s != "channel"}
+    keys = {}
+    for i, (channel, s) in enumerate(zip(channels, slugs, strict=True)):
+        keys[channel] = f"share_{s}" if s in taken else f"share_{s}_{i + 1}"
+    return keys
+
+
 def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict, dict | None]:
     """The benchmark's journeys, the card's dataset description, and the true shares (or None)."""
-    from shopml.report.cards import sha256_config, sha256_file
+    from shopml.report.cards import file_dataset_name, sha256_config, sha256_file
 
     lookback = spec.lookback_days * 86_400 if spec.lookback_days is not None else None
     if spec.data is not None:
@@ -65,10 +78,13 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
             name = log.spec.meta.get("preset") or log.spec.meta.get("source") or path.name
         else:
             log = load("attribution_journeys", path)
-            name = "attribution_journeys"
+            name = None
         truth = log.spec.meta.get("true_channel_share")
+        sha = sha256_file(path)
+        if name is None:
+            name = file_dataset_name("attribution_journeys", path, sha, SAMPLE)
         dataset = {
-            "name": str(name), "path": str(path), "sha256": sha256_file(path),
+            "name": str(name), "path": str(path), "sha256": sha,
             **load_report_entry(log.spec.meta),
         }  # fmt: skip
         return journeys_from_log(log, lookback_s=lookback), dataset, truth
@@ -106,6 +122,7 @@ def run_seed(
         f"without a touch), built in {time.perf_counter() - t0:.1f} s"
     )
     true_share = None if truth is None else np.array([truth[c] for c in journeys.channels])
+    keys = share_keys(journeys.channels)
     results, shares = [], {}
     for name in spec.methods or methods():
         opts = dict(spec.options.get(name, {}))
@@ -120,7 +137,7 @@ def run_seed(
         if true_share is not None:
             metrics["attribution_error"] = attribution_error(share, true_share)
         for channel, value in zip(journeys.channels, share, strict=True):
-            metrics[f"share_{slug(channel)}"] = float(value)
+            metrics[keys[channel]] = float(value)
         for key in ("auc", "log_loss"):
             if key in result.extras:
                 metrics[key] = float(result.extras[key])
@@ -131,6 +148,7 @@ def run_seed(
     bayes = None
     extra = {
         "channels": journeys.channels,
+        "share_metrics": keys,
         "n_journeys": journeys.n_journeys,
         "n_conversions": journeys.n_conversions,
         "unattributed_conversions": journeys.unattributed_conversions,
@@ -139,8 +157,7 @@ def run_seed(
         bayes = {"attribution_error": 0.0}
         bayes.update(
             {
-                f"share_{slug(c)}": float(v)
-                for c, v in zip(journeys.channels, true_share, strict=True)
+                keys[c]: float(v) for c, v in zip(journeys.channels, true_share, strict=True)
             }
         )
     p_true = journeys.meta.get("truth_p_convert")
@@ -188,7 +205,8 @@ def leaderboard(card: dict, title: str) -> Table:
     table.add_column("AUC / log loss", justify="right")
     for entry in card["results"]:
         m = entry["metrics"]
-        row = [entry["method"], *(f"{m[f'share_{slug(c)}']:.3f}" for c in card["channels"])]
+        keys = card["extra"]["share_metrics"]
+        row = [entry["method"], *(f"{m[keys[c]]:.3f}" for c in card["channels"])]
         if has_truth:
             row.append(f"{m['attribution_error']:.3f}")
         row.append(f"{m['auc']:.3f} / {m['log_loss']:.3f}" if "auc" in m else "")
@@ -270,11 +288,12 @@ def run_bench(
         channels = card["channels"]
     figure = spec.figure
     if figure is None and spec.card_dir is None:
-        figure = (
-            DEFAULT_FIGURE
-            if spec.data is None
-            else DEFAULT_FIGURE.with_name("attribution_credit_file.png")
-        )
+        if spec.data is None:
+            figure = DEFAULT_FIGURE
+        elif name == "attribution_journeys":  # the registered sample file
+            figure = DEFAULT_FIGURE.with_name("attribution_credit_file.png")
+        else:
+            figure = DEFAULT_FIGURE.with_name(f"attribution_credit_{name}.png")
     if figure is not None:
         truth = (
             np.mean([t for t in truths if t is not None], axis=0) if truths[0] is not None else None

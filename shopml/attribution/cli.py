@@ -55,7 +55,9 @@ def bench_attribution(
             help="an event-log directory with touchpoints, or an attribution_data.csv file"
         ),
     ] = None,
-    users: Annotated[int, typer.Option(help="users (journeys) to simulate per seed")] = 100_000,
+    users: Annotated[
+        int | None, typer.Option(help="users (journeys) to simulate per seed [default: 100000]")
+    ] = None,
     seeds: Annotated[str, typer.Option(help="seeds, e.g. 1,2,3 or 1..3")] = "1,2,3,4,5",
     methods: Annotated[
         str | None, typer.Option(help="comma-separated methods (default all)")
@@ -70,7 +72,7 @@ def bench_attribution(
     figure: Annotated[Path | None, typer.Option(help="credit bar chart PNG path")] = None,
 ) -> None:
     """Channel credit of every attribution method; on the journeys preset, error vs the truth."""
-    from shopml.attribution.bench import AttributionBenchSpec, run_bench
+    from shopml.attribution.bench import DEFAULT_USERS, AttributionBenchSpec, run_bench
 
     if data is not None and preset is not None:
         raise _fail("give --data or --preset, not both")
@@ -78,14 +80,16 @@ def bench_attribution(
         raise _fail(f"{data} does not exist")
     if preset is not None and preset != "journeys":
         raise _fail(f"preset {preset!r} has no touchpoints with known credit; use journeys")
-    if users <= 0:
+    if data is not None and users is not None:
+        raise _fail("--users sizes a simulated world; a --data file has its own users")
+    if users is not None and users <= 0:
         raise _fail(f"--users must be positive, got {users}")
     _check_lookback(lookback_days)
     seed_list = parse_seeds(seeds)
     spec = AttributionBenchSpec(
         preset=None if data is not None else "journeys",
         data=data,
-        users=users,
+        users=users if users is not None else DEFAULT_USERS,
         seeds=seed_list,
         methods=_method_list(methods),
         lookback_days=lookback_days,
@@ -109,46 +113,86 @@ def credit(
     ],
     out: Annotated[Path, typer.Option(help="directory for the credit tables (CSV)")],
     methods: Annotated[
-        str | None, typer.Option(help="comma-separated methods (default all)")
+        str | None,
+        typer.Option(help="comma-separated methods (default all that fit the channel count)"),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="seed (DNAMTA split and initialisation)")] = 0,
     lookback_days: Annotated[float | None, typer.Option(help="conversion lookback window")] = None,
+    option: Annotated[
+        list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. time_decay.half_life_days=3")
+    ] = [],  # noqa: B006
 ) -> None:
     """Credit tables of your own journeys: channels.csv (method × channel) and, per method,
-    journeys_<method>.csv (credit per converted journey)."""
-    import pandas as pd
-
-    from shopml.attribution import attribute, journeys_from_log
+    journeys_<method>.csv (credit per converted journey, with the customer's id)."""
+    from shopml.attribution import journeys_from_log
     from shopml.attribution.base import methods as known_methods
+    from shopml.attribution.credit import (
+        conversion_summary,
+        plan_methods,
+        run_methods,
+        stale_tables,
+        write_tables,
+    )
     from shopml.data import EventLog, EventLogError, load
     from shopml.data.loaders import DatasetError
+    from shopml.data.loaders._common import print_load_report
+    from shopml.data.validate import require_valid
 
     if not data.exists():
         raise _fail(f"{data} does not exist")
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} is a file; give a directory")
     _check_lookback(lookback_days)
+    named = _method_list(methods)
+    options = _checked_options(option)
     try:
-        log = EventLog.open(data) if data.is_dir() else load("attribution_journeys", data)
+        if data.is_dir():
+            log = EventLog.open(data)
+            require_valid(log, data)
+        else:
+            log = load("attribution_journeys", data)
+        print_load_report(log.spec.meta.get("load_report"), data.name, console)
         journeys = journeys_from_log(
             log, lookback_s=lookback_days * 86_400 if lookback_days is not None else None
         )
+        console.print(conversion_summary(log, journeys), soft_wrap=True)
+        if journeys.n_conversions == 0:
+            held = log.conversions is not None and log.conversions.num_rows > 0
+            raise ValueError(
+                "no conversion has a touch before it: there is nothing to credit"
+                if held
+                else "the data hold no conversions: there is nothing to credit"
+            )
+        plan = plan_methods(journeys, named, known_methods())
+        for method, why in plan.skipped.items():
+            console.print(f"[yellow]skipped {method}[/]: {why}", soft_wrap=True)
+        results = run_methods(journeys, plan.methods, seed, options)
     except (EventLogError, DatasetError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    out.mkdir(parents=True, exist_ok=True)
-    tables = []
-    for name in _method_list(methods) or known_methods():
-        result = attribute(journeys, name, seed=seed)
-        tables.append(result.channel_table().reset_index().assign(method=name))
-        path = out / f"journeys_{name}.csv"
-        table = result.journey_table()
-        info = journeys.table.iloc[result.journey_ids]
-        table.insert(0, "user_id", info["user_id"].to_numpy())
-        table.insert(1, "conversion_ts", info["end_ts"].to_numpy())
-        table.to_csv(path)
-        console.print(f"{name}: wrote {path}")
-    channels = pd.concat(tables)[["method", "channel", "conversions", "share", "value"]]
-    channels.to_csv(out / "channels.csv", index=False)
-    console.print(channels.pivot(index="method", columns="channel", values="share").round(3))
-    console.print(f"wrote {out / 'channels.csv'}")
+    for path in write_tables(out, log, journeys, results):
+        console.print(f"wrote {path}")
+    for path in stale_tables(out, plan.methods):
+        console.print(f"[yellow]note[/]: {path} is from an earlier run (not rewritten)", soft_wrap=True)
+    console.print(share_table(journeys.channels, results))
+
+
+def share_table(channels: list[str], results: list) -> Table:
+    """Each method's channel credit shares: methods as rows, or as columns past six channels."""
+    table = Table(title="channel credit share per method")
+    if len(channels) <= 6:
+        table.add_column("method", no_wrap=True)
+        for c in channels:
+            table.add_column(c, justify="right", overflow="fold")
+        for r in results:
+            table.add_row(r.method, *(f"{v:.3f}" for v in r.shares().to_numpy()))
+        return table
+    table.add_column("channel", overflow="fold")
+    for r in results:
+        table.add_column(r.method, justify="right", overflow="fold")
+    shares = [r.shares().to_numpy() for r in results]
+    for i, c in enumerate(channels):
+        table.add_row(c, *(f"{s[i]:.3f}" for s in shares))
+    return table
 
 
 def demo_section(workdir: Path, seed: int, console: Console) -> None:

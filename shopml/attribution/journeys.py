@@ -155,7 +155,8 @@ def build_journeys(
     conv_index = np.where(has_conv, n_conv_user_lo + k, -1)
     new_journey = np.r_[True, (t_user[1:] != t_user[:-1]) | (k[1:] != k[:-1])]
     journey = np.cumsum(new_journey) - 1
-    end_ts = np.where(has_conv, c_ts[np.maximum(conv_index, 0)], 0)
+    safe_index = np.maximum(conv_index, 0) if len(c_ts) else np.zeros(len(conv_index), np.int64)
+    end_ts = np.where(has_conv, np.r_[c_ts, 0][safe_index], 0)
 
     if lookback_s is not None:
         seg = np.flatnonzero(new_journey)
@@ -174,7 +175,7 @@ def build_journeys(
     j_start = t_ts[seg]
     j_last = np.maximum.reduceat(t_ts, seg)
     j_end = np.where(j_converted, end_ts[seg], j_last)
-    j_value = np.where(j_converted, c_val[np.maximum(j_conv_index, 0)], 0.0)
+    j_value = np.where(j_converted, np.r_[c_val, 0.0][np.maximum(j_conv_index, 0)], 0.0)
     attributed = int(j_converted.sum())
     unattributed = len(c_user) - attributed
 
@@ -225,6 +226,11 @@ def build_journeys(
 def journeys_from_log(log: EventLog, lookback_s: float | None = None) -> Journeys:
     """The journeys of an event log with touchpoints (and conversions); user context from
     the clicks table's declared categorical user features, where there are any."""
+    if not isinstance(log, EventLog):
+        raise JourneyError(
+            f"journeys_from_log takes an EventLog with touchpoints, got {type(log).__name__} "
+            "(a loader that returns a table, e.g. google_merch_sessions, has no journeys)"
+        )
     if log.touchpoints is None or log.touchpoints.num_rows == 0:
         raise JourneyError("the event log has no touchpoints table: nothing to attribute")
     touch = log.touchpoints.select(["user_id", "ts", "channel"]).to_pandas()

@@ -64,7 +64,11 @@ def time_decay(journeys: Journeys, seed: int = 0, half_life_days: float = 7.0) -
     """Credit ∝ 2^(−Δt/half-life), Δt = time from the touch to the conversion."""
     if half_life_days <= 0:
         raise ValueError(f"time_decay: half_life_days must be positive, got {half_life_days}")
-    dt = journeys.touches["to_end_s"].to_numpy() / DAY
+    t = journeys.touches
+    # Measured from each journey's latest touch, so a short half-life cannot underflow every
+    # weight to 0; the journey's weights are normalised, so the shift changes nothing else.
+    nearest = t.groupby("journey")["to_end_s"].transform("min").to_numpy()
+    dt = (t["to_end_s"].to_numpy() - nearest) / DAY
     weight = np.exp2(-dt / half_life_days)
     return _rule("time_decay", journeys, weight, {"half_life_days": half_life_days})
 
@@ -87,6 +91,7 @@ def position_based(
     weight = np.where(~is_first & ~is_last, (1.0 - first - last) / middle, weight)
     # two touches: the middle share is split between them in proportion (50/50 by default)
     two = n == 2
-    weight = np.where(two, np.where(is_first, first, last) / (first + last or 1.0), weight)
+    split = np.where(is_first, first, last) / (first + last) if first + last > 0 else 0.5
+    weight = np.where(two, split, weight)
     weight = np.where(n == 1, 1.0, weight)
     return _rule("position_based", journeys, weight, {"first": first, "last": last})

@@ -113,7 +113,7 @@ def run_config(spec: BenchSpec, seed: int) -> RunConfig:
 
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | None]:
     """The benchmark's log, its card description and (simulated data) the truth arrays."""
-    from shopml.report.cards import sha256_config, sha256_file
+    from shopml.report.cards import file_dataset_name, sha256_config, sha256_file
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -126,7 +126,9 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
             from shopml.data import load
 
             log = load("cascade", path)
-        dataset = {"name": "cascade_file", "path": str(path), "sha256": sha256_file(path)}
+        sha = sha256_file(path)
+        name = file_dataset_name("cascade_file", path, sha)
+        dataset = {"name": name, "path": str(path), "sha256": sha}
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 

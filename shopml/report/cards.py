@@ -87,6 +87,22 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def file_dataset_name(kind: str, path: str | Path, sha256: str, sample: str | None = None) -> str:
+    """A card's dataset name for a user's file: ``kind`` for the registered sample file itself
+    (``sample``, relative to the shared data directory), else ``kind-<file stem>-<sha256[:8]>``,
+    so two files never share a card name or a results section."""
+    if sample is not None:
+        from shopml.data.samples import SampleDataMissingError, sample_path
+
+        try:
+            if sha256_file(sample_path(sample)) == sha256:
+                return kind
+        except SampleDataMissingError:
+            pass
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).name.split(".")[0]) or "data"
+    return f"{kind}-{stem}-{sha256[:8]}"
+
+
 def sha256_config(config: dict[str, Any]) -> str:
     """sha256 of a JSON-serialised config (for simulated datasets)."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
@@ -135,8 +151,26 @@ def write_card(
     out.mkdir(parents=True, exist_ok=True)
     stem = name or f"{benchmark}-{dataset.get('name', 'data')}-seed{seed}"
     path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}.json"
+    _refuse_other_file(path, dataset)
     save_card(path, card)
     return path
+
+
+def _refuse_other_file(path: Path, dataset: dict[str, Any]) -> None:
+    """ValueError when ``path`` holds a card of another data file (a different sha256, where
+    either card was run on a file): a rerun may replace its own card, never another file's."""
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.read_text()).get("dataset") or {}
+    except (OSError, ValueError):
+        return
+    from_file = "path" in old or "path" in dataset
+    if from_file and old.get("sha256") and old.get("sha256") != dataset.get("sha256"):
+        raise ValueError(
+            f"{path} holds the card of another data file ({old.get('path', old.get('name'))}, "
+            f"sha256 {str(old.get('sha256'))[:12]}...); not overwritten: give --cards DIR"
+        )
 
 
 def _json_default(value: Any) -> Any:

@@ -116,7 +116,7 @@ def run_config(spec: BenchSpec, seed: int) -> GmvRunConfig:
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.ndarray] | None]:
     """The benchmark's log, its card description and (simulated data) the truth per click:
     ``gmv`` = E[y* | x, converted] and ``p_repurchase`` = P(more than one purchase | x, converted)."""
-    from shopml.report.cards import sha256_config, sha256_file
+    from shopml.report.cards import file_dataset_name, sha256_config, sha256_file
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -129,7 +129,9 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
             from shopml.data import load
 
             log = load("trace", path)
-        dataset = {"name": "trace_file", "path": str(path), "sha256": sha256_file(path)}
+        sha = sha256_file(path)
+        name = file_dataset_name("trace_file", path, sha)
+        dataset = {"name": name, "path": str(path), "sha256": sha}
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 

@@ -123,8 +123,94 @@ def test_credit_command_writes_tables(tmp_path):
     channels = (out / "channels.csv").read_text().splitlines()
     assert channels[0] == "method,channel,conversions,share,value"
     assert len(channels) == 1 + 2 * 5
-    header = (out / "journeys_markov.csv").read_text().splitlines()[0]
-    assert header.startswith("journey,user_id,conversion_ts,")
+    rows = (out / "journeys_markov.csv").read_text().splitlines()
+    assert rows[0].startswith("journey,customer_id,user_id,conversion_time,conversion_ts,")
+    assert rows[1].startswith("4,A000104,4,2018-07-06T19:15:57Z,1530904557,")
+    text = " ".join(result.output.split())
+    assert "1,838 conversion(s) (value 11,423.50) in the data; 1,560 credited" in text
+    assert "278 without a touch before them get no credit (value 1,692.00)" in text
+
+
+def _journeys_file(tmp_path, edit=None, rows=400):
+    import pandas as pd
+
+    frame = pd.read_csv(sample_path("journeys/attribution_data_subset62k.csv")).head(rows)
+    frame = edit(frame) if edit is not None else frame
+    path = tmp_path / "journeys.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_credit_refuses_before_writing(tmp_path):
+    many = _journeys_file(tmp_path, lambda f: f.assign(
+        channel=[f"ch{i % 12}" if k == "impression" else c
+                 for i, (k, c) in enumerate(zip(f.interaction, f.channel, strict=True))]))  # fmt: skip
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["attribution", "credit", str(many), "--out", str(out), "--methods", "linear,shapley"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "shapley: 12 channels; exact shapley is limited to 10" in " ".join(result.output.split())
+    assert not out.exists()
+    result = runner.invoke(app, ["attribution", "credit", str(many), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "skipped shapley" in result.output
+    assert not (out / "journeys_shapley.csv").exists() and (out / "journeys_markov.csv").exists()
+    none = _journeys_file(tmp_path, lambda f: f[f.interaction == "impression"])
+    result = runner.invoke(app, ["attribution", "credit", str(none), "--out", str(tmp_path / "n")])
+    assert result.exit_code == 2, result.output
+    assert "the data hold no conversions" in result.output
+    (tmp_path / "afile").write_text("x")
+    result = runner.invoke(
+        app, ["attribution", "credit", str(none), "--out", str(tmp_path / "afile")]
+    )
+    assert result.exit_code == 2 and "is a file" in result.output
+
+
+def test_credit_prints_what_the_loader_did_and_takes_options(tmp_path):
+    def edit(frame):
+        frame = frame.copy()
+        first = frame.index[frame.interaction == "conversion"][0]
+        frame.loc[first, "conversion_value"] = None
+        return frame
+
+    path = _journeys_file(tmp_path, edit)
+    result = runner.invoke(
+        app,
+        ["attribution", "credit", str(path), "--out", str(tmp_path / "out"), "--methods",
+         "time_decay", "--option", "time_decay.half_life_days=0.0001"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1 conversion(s) without a conversion_value, kept with value 0" in text
+
+
+def test_bench_keeps_channels_whose_names_collide_apart(tmp_path):
+    names = {"Facebook": "微信", "Instagram": "微博", "Online Video": "Paid-Search"}
+    path = _journeys_file(tmp_path, lambda f: f.replace({"channel": names}))
+    cards = tmp_path / "cards"
+    result = runner.invoke(
+        app, ["bench", "attribution", "--data", str(path), "--seeds", "1", "--methods",
+              "last_touch", "--cards", str(cards)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (card_path,) = cards.glob("*.json")
+    card = json.loads(card_path.read_text())
+    assert card["dataset"]["name"].startswith("attribution_journeys-journeys-")
+    keys = card["share_metrics"]
+    assert len(set(keys.values())) == 5
+    shares = card["results"][0]["metrics"]
+    assert sum(shares[k] for k in keys.values()) == pytest.approx(1.0)
+    assert keys["Paid Search"] == "share_paid_search_2"
+    assert keys["Paid-Search"] == "share_paid_search_3"
+
+
+def test_bench_refuses_users_with_data(tmp_path):
+    path = _journeys_file(tmp_path)
+    result = runner.invoke(
+        app, ["bench", "attribution", "--data", str(path), "--users", "10", "--cards", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "--users sizes a simulated world" in result.output
 
 
 def test_demo_section_prints_every_method(tmp_path):
@@ -155,7 +241,7 @@ def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
          "--cards", str(cards)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    reason = "conversion with a missing or negative conversion_value"
+    reason = "conversion with a negative conversion_value"
     assert f"rejected 1 row(s): {reason}" in " ".join(result.output.split())
     (card_path,) = cards.glob("*.json")
     assert json.loads(card_path.read_text())["dataset"]["load_report"]["rejected"] == {reason: 1}

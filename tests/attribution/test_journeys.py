@@ -63,3 +63,16 @@ def test_real_sample_journeys_account_for_every_conversion():
     # journeys are time-ordered and every converted journey ends at or after its last touch
     assert (j.table["end_ts"] >= j.table["last_ts"]).all()
     assert np.all(np.diff(j.touches["journey"].to_numpy()) >= 0)
+
+
+def test_touches_without_any_conversion_make_unconverted_journeys():
+    touch = pd.DataFrame({"user_id": [1, 1, 2], "ts": [0, 1, 5], "channel": ["a", "b", "a"]})
+    j = build_journeys(touch)
+    assert j.table["converted"].tolist() == [0, 0]
+    assert j.n_conversions == 0 and j.unattributed_conversions == 0
+
+
+def test_journeys_from_log_names_a_table_that_is_not_an_event_log():
+    table = load("google_merch_sessions")
+    with pytest.raises(JourneyError, match="takes an EventLog with touchpoints, got Table"):
+        journeys_from_log(table)

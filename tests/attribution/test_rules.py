@@ -85,3 +85,17 @@ def test_rules_match_channelattribution_heuristics(journeys):
     assert credit(journeys, "first_touch") == pytest.approx(ref["first_touch"].to_numpy())
     assert credit(journeys, "last_touch") == pytest.approx(ref["last_touch"].to_numpy())
     assert credit(journeys, "linear") == pytest.approx(ref["linear_touch"].to_numpy())
+
+
+def test_time_decay_with_a_short_half_life_keeps_the_latest_touch(journeys):
+    # gap 1 d, half-life 1e-4 d: every weight underflows to 0 unless measured from the latest
+    # touch; the latest touch of each converted journey takes all its credit (J0 c, J1 b, J2 b,
+    # J4 b), as last touch does.
+    short = credit(journeys, "time_decay", half_life_days=1e-4)
+    assert np.allclose(short, credit(journeys, "last_touch"))
+
+
+def test_position_based_with_no_first_or_last_share_splits_two_touches_evenly(journeys):
+    # first = last = 0: three touches give the middle everything; two touches split 50/50
+    # J0 b 1; J1 b 1; J2 a .5 b .5; J4 c 1 (two middle touches of c)
+    assert np.allclose(credit(journeys, "position_based", first=0.0, last=0.0), [0.5, 2.5, 1.0])

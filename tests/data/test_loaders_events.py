@@ -558,3 +558,72 @@ def test_shared_copy_is_untouched(tmp_path: Path) -> None:
     shutil.copy(src, copy)
     load("taobao_userbehavior", copy)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ub.csv"]
+
+
+def _journeys_frame(rows: int = 60) -> pd.DataFrame:
+    return pd.read_csv(_sample("journeys/attribution_data_subset62k.csv")).head(rows)
+
+
+def _touch_times(path: Path) -> np.ndarray:
+    return load("attribution_journeys", path).touchpoints.column("ts").to_numpy()
+
+
+def test_attribution_journeys_reads_epochs_and_either_day_order(tmp_path: Path) -> None:
+    frame = _journeys_frame()
+    iso = tmp_path / "iso.csv"
+    frame.to_csv(iso, index=False)
+    expected = _touch_times(iso)
+    when = pd.to_datetime(frame["time"], utc=True)
+    seconds = (when - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
+    cases = {
+        "s": seconds, "ms": seconds * 1000,
+        "dayfirst": when.dt.strftime("%d/%m/%Y %H:%M:%S"),
+        "monthfirst": when.dt.strftime("%m/%d/%Y %H:%M:%S"),
+    }  # fmt: skip
+    for name, column in cases.items():
+        path = tmp_path / f"{name}.csv"
+        frame.assign(time=column).to_csv(path, index=False)
+        assert np.array_equal(_touch_times(path), expected), name
+    notes = load("attribution_journeys", tmp_path / "ms.csv").spec.meta["load_report"]["notes"]
+    assert "column 'time' read as Unix epoch milliseconds" in notes
+    bad = frame.assign(time=seconds.where(frame.index != 3, 5))
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DatasetError, match=r"data row 4 .*no Unix epoch.*: 5 \(1 such"):
+        load("attribution_journeys", tmp_path / "bad.csv")
+
+
+def test_attribution_journeys_refuses_dates_that_read_both_ways(tmp_path: Path) -> None:
+    frame = _journeys_frame()
+    when = pd.to_datetime(frame["time"], utc=True)
+    frame = frame[when.dt.day <= 12]
+    frame.assign(time=when[frame.index].dt.strftime("%d/%m/%Y %H:%M")).to_csv(
+        tmp_path / "j.csv", index=False
+    )
+    with pytest.raises(DatasetError, match=r"month first .* and as day first .* both fit every row"):
+        load("attribution_journeys", tmp_path / "j.csv")
+
+
+def test_attribution_journeys_row_policies(tmp_path: Path) -> None:
+    frame = _journeys_frame()
+    conv = frame.index[frame["interaction"] == "conversion"]
+    path = tmp_path / "j.csv"
+    pd.concat([frame, frame.iloc[[0]]]).assign(
+        conversion_value=lambda f: f["conversion_value"].where(f.index != conv[0])
+    ).to_csv(path, index=False)
+    log = load("attribution_journeys", path)
+    report = log.spec.meta["load_report"]
+    assert report["rejected"] == {"exact duplicate of an earlier row": 1}
+    assert report["notes"] == [
+        "1 conversion(s) without a conversion_value, kept with value 0 "
+        "(they count in conversion credit, not in value credit)"
+    ]
+    assert log.conversions.num_rows == len(conv)
+    frame.assign(conversion=1).to_csv(path, index=False)
+    with pytest.raises(DatasetError, match=r"data row 1 .*interaction 'impression' with conversion 1"):
+        load("attribution_journeys", path)
+    frame.head(0).to_csv(path, index=False)
+    with pytest.raises(DatasetError, match="no data rows"):
+        load("attribution_journeys", path)
+    frame.to_csv(path, index=False, sep=";")
+    with pytest.raises(DatasetError, match="is the file ';'-separated"):
+        load("attribution_journeys", path)

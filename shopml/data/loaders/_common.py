@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders import DatasetError
+from shopml.data.loaders._dates import epoch_unit, infer_datetimes
 from shopml.data.schema import EVENTS_SCHEMA, Feature, FeatureSpec
 
 __all__ = [
@@ -210,8 +211,10 @@ def _fail_at(
     df: pd.DataFrame, bad: np.ndarray, column: str, path: str | Path, what: str, values: pd.Series
 ) -> None:
     first = int(np.flatnonzero(bad)[0])
+    value = values.iloc[first]
+    shown = "empty" if pd.isna(value) else repr(value.item() if hasattr(value, "item") else value)
     raise DatasetError(
-        f"{path}: {row_label(df, first)}, column {column!r}: {what} {values.iloc[first]!r} "
+        f"{path}: {row_label(df, first)}, column {column!r}: {what} {shown} "
         f"({int(bad.sum())} such row(s))"
     )
 
@@ -256,6 +259,10 @@ def to_float64(
     return num.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+_NOT_EPOCH = "a number that is no Unix epoch (s, ms, us or ns within 1990..2100):"
+_UNIT_WORDS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+
+
 def parse_timestamps(
     df: pd.DataFrame,
     column: str,
@@ -264,6 +271,7 @@ def parse_timestamps(
     unit: str | None = None,
     fmt: str | None = None,
     allow_missing: bool = False,
+    report: LoadReport | None = None,
 ) -> np.ndarray:
     """Column as int64 unix seconds; DatasetError naming the first unparsable row.
 
@@ -283,16 +291,26 @@ def parse_timestamps(
         scale = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
         secs = np.floor_divide(np.where(np.isnan(num), -scale, num), scale)
         return secs.astype(np.int64)
+    if fmt is None and raw.dtype.kind in "iuf" and (~missing).any():
+        # Numbers are Unix epochs (pandas alone would read them as nanoseconds since 1970).
+        numbers = pd.to_numeric(raw).to_numpy(dtype=np.float64, na_value=np.nan)
+        found, outside = epoch_unit(numbers[~missing])
+        bad = np.zeros(len(raw), dtype=bool)
+        bad[~missing] = outside
+        if bad.any():
+            _fail_at(df, bad, column, path, _NOT_EPOCH, raw)
+        if report is not None:
+            report.note(f"column {column!r} read as Unix epoch {_UNIT_WORDS[found]}")
+        return parse_timestamps(df, column, path, unit=found, allow_missing=allow_missing)
     if fmt is not None and raw.dtype.kind in "iuf":
         raw = raw.astype("string")  # e.g. 20160913 with fmt "%Y%m%d" is a date, not an epoch
-    parsed = pd.to_datetime(raw, errors="coerce", format=fmt, utc=True)
+    if fmt is None:
+        parsed, note = infer_datetimes(raw, f"{path}: column {column!r}")
+        if report is not None and note is not None:
+            report.note(f"column {column!r}: {note}")
+    else:
+        parsed = pd.to_datetime(raw, errors="coerce", format=fmt, utc=True)
     bad = parsed.isna().to_numpy() & ~missing
-    if fmt is None and bad.any():
-        # The format inferred from the first value did not fit every row: parse those per value.
-        retry = pd.to_datetime(raw[bad], errors="coerce", format="mixed", utc=True)
-        parsed = parsed.copy()
-        parsed[bad] = retry
-        bad = parsed.isna().to_numpy() & ~missing
     if not allow_missing:
         bad |= missing
     if bad.any():
@@ -318,9 +336,14 @@ def require_names(found: Sequence[str], cols: Iterable[str], path: str | Path) -
     missing = [c for c in cols if c not in found]
     if missing:
         shown = [str(c) for c in found][:30]
+        hint = ""
+        if len(found) == 1:
+            other = [s for s in (";", "\t", "|") if s in str(found[0])]
+            if other:
+                hint = f" (the header holds {other[0]!r}: is the file {other[0]!r}-separated?)"
         raise DatasetError(
             f"{path}: missing required column(s) {missing}; found {shown}"
-            f"{' ...' if len(found) > 30 else ''}"
+            f"{' ...' if len(found) > 30 else ''}{hint}"
         )
 
 

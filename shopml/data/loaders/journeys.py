@@ -76,12 +76,17 @@ def attribution_journeys(path: str | Path) -> EventLog:
     file = check_file(path, "attribution_journeys")
     df = read_csv(file, required=JOURNEY_COLUMNS, dataset="attribution_journeys")
     report = report_of(df, file)
+    if df.empty:
+        raise DatasetError(f"{file}: no data rows (a header only)")
+    duplicate = df.duplicated().to_numpy()
+    report.reject("exact duplicate of an earlier row", int(duplicate.sum()))
+    df = df.loc[~duplicate]
     customer = df["customer_id"].astype("string").str.strip()
     no_id = (customer.isna() | (customer == "")).to_numpy()
     if no_id.any():
         pos = int(np.flatnonzero(no_id)[0])
         raise DatasetError(f"{file}: {row_label(df, pos)}, column 'customer_id': empty")
-    ts = parse_timestamps(df, "time", file)
+    ts = parse_timestamps(df, "time", file, report=report)
     interaction = df["interaction"].astype("string").str.strip().str.lower()
     unknown = ~interaction.isin(JOURNEY_INTERACTIONS).to_numpy()
     if unknown.any():
@@ -98,15 +103,25 @@ def attribution_journeys(path: str | Path) -> EventLog:
     channel = df["channel"].astype("string").str.strip().fillna("")
     is_impression = (interaction == "impression").to_numpy()
     is_conversion = converted == 1
-    disagree = int((is_conversion == is_impression).sum())
-    if disagree:
-        report.note(
-            f"{disagree} row(s) where interaction and the conversion flag disagree; "
-            "conversions follow conversion == 1, touchpoints follow interaction == 'impression'"
+    disagree = is_conversion == is_impression
+    if disagree.any():
+        pos = int(np.flatnonzero(disagree)[0])
+        raise DatasetError(
+            f"{file}: {row_label(df, pos)}: interaction {df['interaction'].iloc[pos]!r} with "
+            f"conversion {int(converted[pos])} ({int(disagree.sum())} such row(s)); a touch is a "
+            "row with interaction 'impression' and conversion 0, a conversion a row of its own "
+            "with interaction 'conversion' and conversion 1"
         )
-    bad_value = is_conversion & ~(np.isfinite(value) & (value >= 0))
-    report.reject("conversion with a missing or negative conversion_value", int(bad_value.sum()))
-    is_conversion &= ~bad_value
+    negative = is_conversion & (value < 0)
+    report.reject("conversion with a negative conversion_value", int(negative.sum()))
+    is_conversion &= ~negative
+    no_value = is_conversion & ~np.isfinite(value)
+    if no_value.any():
+        report.note(
+            f"{int(no_value.sum())} conversion(s) without a conversion_value, kept with value 0 "
+            "(they count in conversion credit, not in value credit)"
+        )
+        value = np.where(no_value, 0.0, value)
     no_channel = is_impression & (channel == "").to_numpy()
     report.reject("impression without a channel", int(no_channel.sum()))
     is_impression &= ~no_channel
