@@ -296,6 +296,8 @@ def bench_netcvr(
         raise _fail(f"{data} does not exist")
     seed_list = parse_seeds(seeds)
     chosen = parse_methods(methods, default_methods())
+    if data is not None and clicks is not None:
+        raise _fail("--clicks sizes a simulated world; a --data file has its own clicks")
     if preset_param and data is not None:
         raise _fail("--preset-param applies to simulated data, not to --data")
     from shopml.data.simulate import parse_preset_params
@@ -326,7 +328,7 @@ def bench_netcvr(
     try:
         for path in run_bench(spec, console):
             console.print(f"wrote {path}")
-    except (DatasetError, EventLogError, FileNotFoundError) as exc:
+    except (DatasetError, EventLogError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
 
 

@@ -86,3 +86,14 @@ def parse_option_value(raw: str) -> object:
         return json.loads(raw)
     except json.JSONDecodeError:
         return raw
+
+
+def refuse_unrun_options(options: dict[str, dict], run: list[str]) -> None:
+    """ValueError when ``--option`` names a method this run does not run (it would be recorded
+    in the card as if applied)."""
+    idle = [name for name in options if name not in run]
+    if idle:
+        raise ValueError(
+            f"options given for {idle}, which this run does not run (it runs {run}); "
+            "add them to --methods or drop their --option"
+        )

@@ -90,6 +90,9 @@ def default_methods() -> list[str]:
 def check_options(spec: BenchSpec) -> None:
     """Build every run's method with its options (no data needed) so that an unknown option or
     a bad value is a clear ValueError before any world is simulated."""
+    from shopml.cli_support import refuse_unrun_options
+
+    refuse_unrun_options(spec.options, [label for label, _, _ in spec.entries()])
     model = run_config(spec, spec.seeds[0]).model
     for label, method_name, options in spec.entries():
         if not options:
@@ -157,6 +160,21 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
     return world.log, ds, true_probs
 
 
+def check_labels(data: StreamData) -> None:
+    """ValueError before any training when the evaluated clicks lack a label class (AUC and
+    PCOC of CVR or NetCVR would be undefined)."""
+    rows = np.concatenate(data.slice_click_rows()[1:])
+    tl = data.timeline
+    for label, values in (("pay", tl.paid[rows]), ("net conversion (pay not refunded)", tl.net[rows])):
+        if not values.any():
+            raise ValueError(
+                f"no {label} among the {len(rows):,} evaluated stream clicks: the metrics are "
+                "undefined (does the log hold its pay events, within the 3-day window?)"
+            )
+        if values.all():
+            raise ValueError(f"every evaluated stream click has a {label}: AUC is undefined")
+
+
 def run_seed(
     spec: BenchSpec, seed: int, console: Console, progress: bool = True, loaded: tuple | None = None
 ) -> dict:
@@ -167,6 +185,7 @@ def run_seed(
     log, dataset, true_probs = loaded or load_log(spec, seed)
     data = StreamData.from_log(log, config.windows, config.stream)
     build_s = time.perf_counter() - t0
+    check_labels(data)
     console.print(
         f"seed {seed}: {log.n_clicks:,} clicks, {data.split.n_slices} slices of {data.split.slice_s} s, "
         f"built in {build_s:.1f} s"
@@ -183,6 +202,7 @@ def run_seed(
             checkpoint=spec.checkpoint_dir,
             progress=progress,
             pretrained_cache=pretrained,
+            data_id=dataset.get("sha256", ""),
         )
         results.append(
             {

@@ -66,6 +66,17 @@ class StreamData:
     def __post_init__(self) -> None:
         self.x = torch.from_numpy(np.ascontiguousarray(self.features, dtype=np.int64))
 
+    def fingerprint(self) -> str:
+        """sha256 (16 hex) of the features, cardinalities, timeline arrays and split, so that a
+        checkpoint resumes only a run on the same data."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.features).tobytes())
+        digest.update(json.dumps([self.cardinalities, self.split.n_slices]).encode())
+        for name, value in sorted(vars(self.timeline).items()):
+            if isinstance(value, np.ndarray):
+                digest.update(name.encode())
+                digest.update(np.ascontiguousarray(value).tobytes())
+        return digest.hexdigest()[:16]
+
     def hide_fields(self, names: Sequence[str], hidden: Sequence[str]) -> None:
         """Give every click code 0 in the fields `hidden` (in place; `names` are the feature
         columns' field names in order, as :meth:`from_log` stacks them), for ablations."""
@@ -279,6 +290,7 @@ def run_stream(
     pretrained_cache: dict | None = None,
     metrics_fn: Callable[..., dict[str, float]] | None = None,
     threads: int | None = None,
+    data_id: str = "",
 ) -> StreamResult | None:
     """Run `method` through the stream protocol; returns None if stopped early by `stop_after` slices.
 
@@ -286,6 +298,9 @@ def run_stream(
     `pretrained_cache` (as in TESLA App. D.5: all start from the same pre-trained checkpoint).
     `metrics_fn(timeline, rows, slice_id, p_cvr, p_net)` replaces :func:`stream_metrics` (other
     tasks reusing the protocol, e.g. GMV); `threads` sets torch's thread count (default 1-2).
+    A checkpoint is named by the config, the method and the data (`data.fingerprint()` and
+    `data_id`, e.g. the data file's sha256, for labels the fingerprint does not see), so a
+    run on other data never resumes it.
     """
     wall = time.perf_counter()
     _check_architecture(method, config)
@@ -299,11 +314,10 @@ def run_stream(
     preds_cvr: list[np.ndarray] = []
     preds_net: list[np.ndarray] = []
     start_slice = 0
-    ckpt_path = (
-        Path(checkpoint) / f"{method.name}-{config.digest(method.name, method.options)}.pt"
-        if checkpoint
-        else None
-    )
+    ckpt_path = None
+    if checkpoint:
+        run_key = config.digest(method.name, {**method.options, "data": [data_id, data.fingerprint()]})
+        ckpt_path = Path(checkpoint) / f"{method.name}-{run_key}.pt"
     opt = torch.optim.Adam(
         model.parameters(), lr=config.model.stream_lr, weight_decay=config.model.weight_decay
     )
@@ -318,6 +332,8 @@ def run_stream(
         preds_cvr, preds_net = state["preds_cvr"], state["preds_net"]
         trainer.train_samples, trainer.train_s = state["train_samples"], state["train_s"]
         start_slice = state["next_slice"]
+        if progress:
+            tqdm.write(f"{method.name}: resumed from {ckpt_path} at slice {start_slice}")
     else:
         key = pretrain_key(method, model)
         if pretrained_cache is not None and key in pretrained_cache:

@@ -12,6 +12,7 @@ conversion, E[y* | x, converted] = expected_gmv / p_convert, on the same clicks.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,9 @@ def resolve(name: str, options: dict[str, dict]) -> tuple[str, dict]:
 def check_options(spec: BenchSpec) -> None:
     """Build every method that has options (no data needed) so that an unknown option or a bad
     value is a clear ValueError before any world is simulated."""
+    from shopml.cli_support import refuse_unrun_options
+
+    refuse_unrun_options(spec.options, list(spec.methods or default_methods()))
     model = run_config(spec, spec.seeds[0]).model
     for name in spec.methods or default_methods():
         if not spec.options.get(name):
@@ -208,6 +212,7 @@ def run_method(
         pretrained_cache=pretrained,
         metrics_fn=metrics,
         threads=spec.threads,
+        data_id=hashlib.sha256(np.ascontiguousarray(final).tobytes()).hexdigest(),  # the labels
     )
     ours, theirs = getattr(method, "shared_key", (None, None))
     if ours in pretrained and theirs is not None and theirs not in pretrained:

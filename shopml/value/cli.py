@@ -40,7 +40,9 @@ def bench_gmv(
     option: Annotated[
         list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. reader.calibration=false")
     ] = [],  # noqa: B006
-    threads: Annotated[int, typer.Option(help="torch threads")] = 1,
+    threads: Annotated[
+        int | None, typer.Option(help="torch threads (default: SHOPML_THREADS if set, else 1)")
+    ] = None,
     cards: Annotated[
         Path | None, typer.Option(help="write cards here instead of docs/results/cards")
     ] = None,
@@ -71,8 +73,16 @@ def bench_gmv(
     if data is not None and not data.exists():
         raise _fail(f"{data} does not exist")
     seed_list = parse_seeds(seeds)
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise _fail(f"--threads must be >= 1, got {threads}")
+    if data is not None and clicks is not None:
+        raise _fail("--clicks sizes a simulated world; a --data file has its own clicks")
+    if threads is None:
+        import os
+
+        from shopml.conversion.trainer import default_threads
+
+        threads = default_threads() if os.environ.get("SHOPML_THREADS") else 1
     known = known_methods()
     chosen = parse_methods(methods, known)
     options = _parse_options(option, known)

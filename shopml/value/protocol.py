@@ -98,6 +98,14 @@ def build_gmv_data(log: EventLog, config: GmvRunConfig) -> GmvData:
     if len(rows) == 0:
         raise ValueError("the log has no purchases within the GMV window: nothing to learn")
     view = full.take(rows)
+    free = np.flatnonzero(view.final_gmv <= 0)
+    if len(free):
+        click = int(log.column("click_id")[rows[free[0]]])
+        raise ValueError(
+            f"{len(free):,} converting click(s) whose purchases within the GMV window total 0 "
+            f"(first: click_id {click}): the GMV metrics are over clicks with final GMV > 0; "
+            "drop the zero-amount purchases or give them their amounts"
+        )
     features, cards = categorical_features(log, rows)
     timeline = Timeline(
         click_ts=view.click_ts,

@@ -173,3 +173,40 @@ def test_bench_refuses_a_log_directory_with_errors(bench, tmp_path):
     output = " ".join(result.output.split())
     assert "the event log has errors" in output and "event_before_click 3" in output
     assert not (tmp_path / "cards").exists()
+
+
+def _cascade_lines(tmp_path, clicks=20000, seed=3):
+    out = tmp_path / "cascade"
+    simulate = ["simulate", "--preset", "cascade", "--clicks", str(clicks), "--seed", str(seed)]
+    assert runner.invoke(app, [*simulate, "--out", str(out), "--format", "cascade"]).exit_code == 0
+    return (out / "processed_data_expand.txt").read_text().splitlines()
+
+
+def test_bench_names_files_apart_and_refuses_what_it_cannot_score(tmp_path):
+    lines = _cascade_lines(tmp_path)
+    cut = tmp_path / "cut.txt"
+    cut.write_text("\n".join(lines)[:-7])  # an interrupted copy: the last line is cut short
+    args = ["bench", "netcvr", "--quick", "--methods", "pretrained", "--cards", str(tmp_path / "c")]
+    result = runner.invoke(app, [*args, "--data", str(cut)])
+    assert result.exit_code == 2
+    assert "the file looks cut short" in " ".join(result.output.split())
+    nopay = tmp_path / "nopay.txt"
+    nopay.write_text(
+        "\n".join("\t".join([c[0], "-1", "-1", *c[3:]]) for c in (x.split("\t") for x in lines))
+        + "\n"
+    )
+    result = runner.invoke(app, [*args, "--data", str(nopay)])
+    assert result.exit_code == 2 and "no pay among the" in " ".join(result.output.split())
+    assert not (tmp_path / "c").exists()
+    result = runner.invoke(app, [*args, "--data", str(nopay), "--clicks", "5"])
+    assert result.exit_code == 2 and "--clicks sizes a simulated world" in result.output
+    result = runner.invoke(app, [*args, "--data", str(nopay), "--option", "tesla.structure=shared"])
+    assert result.exit_code == 2
+    assert "options given for ['tesla'], which this run does not run" in " ".join(
+        result.output.split()
+    )
+    for name in ("a.txt", "b.txt"):  # two files, two cards: neither replaces the other
+        (tmp_path / name).write_text("\n".join(lines) + "\n" * (name == "b.txt") + "\n")
+        assert runner.invoke(app, [*args, "--data", str(tmp_path / name)]).exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "c").glob("*.json"))
+    assert len(names) == 2 and names[0].startswith("netcvr-cascade_file-a-")

@@ -60,6 +60,33 @@ def test_resume_gives_identical_metrics(small_world, tmp_path, method):
     assert not any(tmp_path.iterdir())  # a finished run removes its checkpoint
 
 
+def test_a_checkpoint_never_resumes_a_run_on_other_data(small_world, tmp_path):
+    _, config, data = small_world
+    method = "fnw"
+    stopped = run_stream(
+        get_method(method, config.model), data, config, checkpoint=tmp_path,
+        progress=False, stop_after=12,
+    )  # fmt: skip
+    assert stopped is None
+    other = StreamData(
+        data.features[::-1].copy(), data.cardinalities, data.timeline, data.split, data.windows
+    )
+    assert other.fingerprint() != data.fingerprint()
+    fresh = run_stream(get_method(method, config.model), other, config, progress=False)
+    from_checkpoint = run_stream(
+        get_method(method, config.model), other, config, checkpoint=tmp_path, progress=False
+    )
+    assert from_checkpoint.metrics == fresh.metrics  # started anew, not from data's checkpoint
+    (kept,) = tmp_path.iterdir()  # a resumed run would have finished and removed it
+    run_stream(
+        get_method(method, config.model), data, config, checkpoint=tmp_path,
+        progress=False, data_id="other labels",
+    )  # fmt: skip
+    assert list(tmp_path.iterdir()) == [kept]
+    run_stream(get_method(method, config.model), data, config, checkpoint=tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())  # the same data resumes it
+
+
 def test_evaluation_is_on_the_next_slice_with_complete_labels(small_world):
     world, config, data = small_world
     result = run_stream(get_method("pretrained", config.model), data, config, progress=False)

@@ -58,3 +58,29 @@ def test_bench_rejects_bad_arguments(tmp_path):
     assert both.exit_code == 2 and "not both" in both.output
     opt = runner.invoke(app, ["bench", "gmv", "--option", "reader=1", "--quick"])
     assert opt.exit_code == 2 and "METHOD.NAME=VALUE" in opt.output
+
+
+def test_bench_refuses_a_click_whose_purchases_are_free_before_training(tmp_path):
+    out = tmp_path / "trace"
+    args = ["simulate", "--preset", "trace", "--clicks", "60000", "--seed", "3", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--format", "trace"]).exit_code == 0
+    lines = (out / "trace.txt").read_text().splitlines()
+    header = lines[0].split("\t")
+    amount, pay = header.index("dirpay_amt"), header.index("pay_time")
+    row = next(i for i, line in enumerate(lines[1:], 1) if line.split("\t")[pay].count(",") == 0
+               and line.split("\t")[pay] not in ("", "[]"))  # fmt: skip
+    cells = lines[row].split("\t")
+    cells[amount] = "[0.0]"
+    lines[row] = "\t".join(cells)
+    edited = tmp_path / "free.txt"
+    edited.write_text("\n".join(lines) + "\n")
+    result = runner.invoke(
+        app, ["bench", "gmv", "--data", str(edited), "--quick", "--methods", "pre_single",
+              "--cards", str(tmp_path / "cards")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "1 converting click(s) whose purchases within the GMV window total 0" in " ".join(
+        result.output.split()
+    )
+    clicks = runner.invoke(app, ["bench", "gmv", "--data", str(edited), "--clicks", "5"])
+    assert clicks.exit_code == 2 and "--clicks sizes a simulated world" in clicks.output

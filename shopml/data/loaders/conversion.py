@@ -82,6 +82,7 @@ from shopml.data.loaders._common import (
     row_label,
     to_float64,
 )
+from shopml.data.loaders._lines import require_complete_last_line
 from shopml.data.schema import MAX_TS, MIN_TS, Feature, FeatureSpec
 
 DAY = 86_400
@@ -228,6 +229,7 @@ def _read_cascade_file(path: Path, report: LoadReport) -> pd.DataFrame:
             f"{path}: expected {len(CASCADE_COLUMNS)} tab-separated columns (click time, pay "
             f"time, refund time, {CASCADE_N_FIELDS} fields), found {df.shape[1]}"
         )
+    require_complete_last_line(path, "\t", len(CASCADE_COLUMNS))
     df.columns = CASCADE_COLUMNS
     return df
 
@@ -356,6 +358,7 @@ def trace(path: str | Path, *, origin: int = TRACE_ORIGIN) -> EventLog:
     file = check_file(path, "trace")
     df = read_csv(file, sep="\t", dtype=str, dataset="trace", quoting=3)
     require_columns(df, ["click_time", "pay_time", "dirpay_amt"], file)
+    require_complete_last_line(file, "\t", len(df.columns))
     report = report_of(df, file)
     feature_names = [c for c in df.columns if c not in TRACE_LABEL_COLUMNS]
     if len(feature_names) != CASCADE_N_FIELDS:
@@ -386,8 +389,9 @@ def trace(path: str | Path, *, origin: int = TRACE_ORIGIN) -> EventLog:
 
     pay_frame = pd.DataFrame({"t": pay_el.to_numpy(), "a": amt_el.to_numpy()}, index=pay_el.index)
     pay_frame.attrs.update(df.attrs)
-    pay_t = to_float64(pay_frame, "t", file)
-    amount = to_float64(pay_frame, "a", file)
+    pay_frame.columns = ["pay_time", "dirpay_amt"]  # named as in the file, for its errors
+    pay_t = to_float64(pay_frame, "pay_time", file)
+    amount = to_float64(pay_frame, "dirpay_amt", file)
     row_pos = df.index.get_indexer(pay_el.index)
 
     valid = ~np.isnan(pay_t) & (pay_t >= 0)
