@@ -20,6 +20,7 @@ from rich.table import Table
 
 from shopml.conversion.base import ModelConfig, get_method, methods
 from shopml.conversion.stream import StreamConfig
+from shopml.conversion.timeline import Windows
 from shopml.conversion.trainer import (
     RunConfig,
     StreamData,
@@ -160,6 +161,47 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
     return world.log, ds, true_probs
 
 
+def window_notes(meta: dict, windows: Windows) -> list[str]:
+    """A remark for each attribution window the log declares that the protocol does not use."""
+    used = {
+        "conversion_window_s": windows.conversion_attribution_s,
+        "refund_window_s": windows.refund_attribution_s,
+    }
+    return [
+        f"the log declares {key} = {meta[key]:,} s; the protocol's window is {value:,} s "
+        "(TESLA's), and labels follow it"
+        for key, value in used.items()
+        if key in meta and int(meta[key]) != int(value)
+    ]
+
+
+def label_horizon_note(log: EventLog, horizon_s: int) -> str | None:
+    """A warning when the log seems to end at its last click (its last event within a day of
+    it), so that the last clicks' labels, complete only ``horizon_s`` after the click, may
+    be cut off by the export."""
+    if log.events.num_rows == 0 or log.n_clicks == 0:
+        return None
+    last_click = int(log.column("ts").max())
+    after = int(log.events.column("ts").to_numpy().max()) - last_click
+    if after >= 86_400:
+        return None
+    return (
+        f"the log's last event is {max(after, 0) / 3600:.1f} h after its last click, but a click's "
+        f"labels take up to {horizon_s / 86_400:g} days to complete: if the export ends there, "
+        "the last days' clicks are scored against labels cut off by it"
+    )
+
+
+def unused_feature_notes(log: EventLog) -> list[str]:
+    """A remark naming the log's features the stream networks do not read (they embed the
+    categorical fields only)."""
+    unused = [f.name for f in log.spec.features if f.kind != "categorical"]
+    if not unused:
+        return []
+    shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
+    return [f"{len(unused)} non-categorical feature(s) not used by the stream methods: {shown}"]
+
+
 def check_labels(data: StreamData) -> None:
     """ValueError before any training when the evaluated clicks lack a label class (AUC and
     PCOC of CVR or NetCVR would be undefined)."""
@@ -186,6 +228,11 @@ def run_seed(
     data = StreamData.from_log(log, config.windows, config.stream)
     build_s = time.perf_counter() - t0
     check_labels(data)
+    notes = window_notes(log.spec.meta, config.windows)
+    notes += [n for n in [label_horizon_note(log, config.windows.leakage_gap_s)] if n]
+    notes += unused_feature_notes(log)
+    for note in notes:
+        console.print(f"note: {note}", soft_wrap=True)
     console.print(
         f"seed {seed}: {log.n_clicks:,} clicks, {data.split.n_slices} slices of {data.split.slice_s} s, "
         f"built in {build_s:.1f} s"

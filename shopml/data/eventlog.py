@@ -112,7 +112,12 @@ class EventLog:
         """
         features = self.spec.by_kind("categorical")
         if not features:
-            raise EventLogError(f"{user} need categorical features declared in the log's FeatureSpec")
+            where = ""
+            if self.path is not None and not (Path(self.path) / "spec.json").exists():
+                where = f"; {self.path} has no spec.json, which declares them"
+            raise EventLogError(
+                f"{user} need categorical features declared in the log's FeatureSpec{where}"
+            )
         columns, cards = [], []
         for feature in features:
             values = self.column(feature.name)

@@ -210,3 +210,28 @@ def test_bench_names_files_apart_and_refuses_what_it_cannot_score(tmp_path):
         assert runner.invoke(app, [*args, "--data", str(tmp_path / name)]).exit_code == 0
     names = sorted(p.name for p in (tmp_path / "c").glob("*.json"))
     assert len(names) == 2 and names[0].startswith("netcvr-cascade_file-a-")
+
+
+def test_bench_notes_what_the_protocol_does_not_take_from_a_log():
+    import pyarrow.compute as pc
+
+    from shopml.conversion.bench import label_horizon_note, unused_feature_notes, window_notes
+    from shopml.conversion.timeline import Windows
+    from shopml.data.eventlog import EventLog
+    from shopml.data.simulate import simulate
+
+    log = simulate("cascade", 3000, 1).log
+    assert label_horizon_note(log, 6 * 86400) is None  # events run days past the last click
+    last_click = int(log.column("ts").max())
+    cut = EventLog(
+        log.clicks, log.events.filter(pc.less_equal(log.events.column("ts"), last_click)),
+        log.spec,
+    )  # fmt: skip
+    assert "labels cut off by it" in label_horizon_note(cut, 6 * 86400)
+    assert window_notes(log.spec.meta, Windows()) == []
+    notes = window_notes({**log.spec.meta, "refund_window_s": 86400}, Windows())
+    assert notes == [
+        "the log declares refund_window_s = 86,400 s; the protocol's window is 259,200 s "
+        "(TESLA's), and labels follow it"
+    ]
+    assert unused_feature_notes(log) == []

@@ -119,9 +119,11 @@ def _input_files(path: str | Path, dataset: str, pattern: str = "*.txt") -> list
     """The file itself, or a directory's matching files in name order."""
     p = Path(path)
     if p.is_dir():
-        files = sorted(f for f in p.glob(pattern) if f.is_file())
+        files = sorted(
+            f for f in [*p.glob(pattern), *p.glob(f"{pattern}.gz")] if f.is_file()
+        )
         if not files:
-            raise DatasetError(f"{dataset}: {p} is a directory without {pattern} files")
+            raise DatasetError(f"{dataset}: {p} is a directory without {pattern}(.gz) files")
         return files
     return [check_file(p, dataset)]
 
@@ -221,7 +223,10 @@ def _read_cascade_file(path: Path, report: LoadReport) -> pd.DataFrame:
     report.rows_read += sub.rows_read
     report.encoding = report.encoding or sub.encoding
     if len(df) and str(df.iloc[0, 0]).strip().lower() in ("click_time", "click_ts"):
+        attrs = dict(df.attrs)
         df = df.iloc[1:]
+        df.index = df.index - 1  # data rows count from the line after the header
+        df.attrs.update({**attrs, "header_lines": 1})
         report.rows_read -= 1
         report.note(f"{path.name}: header line skipped (the release has none)")
     if df.shape[1] != len(CASCADE_COLUMNS):
