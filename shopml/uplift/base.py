@@ -4,7 +4,8 @@ An uplift estimator is a scikit-learn estimator with
 
 * ``fit(X, y, treatment)`` — ``treatment`` holds integer arm codes, ``0`` = control and
   ``1..K`` the treatment arms (any non-negative codes; the arms are the sorted non-zero codes
-  seen in ``fit``, stored in ``arms_``); ``y`` is the outcome (binary or real), or for chain
+  seen in ``fit``, stored in ``arms_``; labels such as ``"control"`` are refused with an
+  :class:`UpliftInputError` naming the row: map them to codes first); ``y`` is the outcome (binary or real), or for chain
   models (ECUP) a 2-D array of stage labels whose last column is the final outcome;
 * ``predict(X)`` → an ``(n, K)`` array: the estimated uplift of every arm over control.
 
@@ -87,7 +88,7 @@ def check_treatment(treatment: Any, n_rows: int) -> np.ndarray:
         raise UpliftInputError(
             f"treatment must be 1-D with one code per row of X ({n_rows}); got shape {codes.shape}"
         )
-    as_float = codes.astype(np.float64)
+    as_float = _as_float_codes(codes)
     bad = ~np.isfinite(as_float) | (as_float < 0) | (as_float != np.round(as_float))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -101,6 +102,24 @@ def check_treatment(treatment: Any, n_rows: int) -> np.ndarray:
     if (codes == 0).all():
         raise UpliftInputError("treatment has only control rows (code 0); uplift needs an arm")
     return codes
+
+
+def _as_float_codes(codes: np.ndarray) -> np.ndarray:
+    """The codes as float64; labels that are not numbers (e.g. ``'control'``) → a clear error."""
+    try:
+        return codes.astype(np.float64)
+    except (TypeError, ValueError):
+        pass
+    for row, value in enumerate(codes.tolist()):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            raise UpliftInputError(
+                f"treatment must hold integer arm codes (0 = control), not labels; row {row} is "
+                f"{value!r}. Map the labels to integer arm codes first, control to 0 (e.g. "
+                "{'control': 0, 'arm a': 1, 'arm b': 2})"
+            ) from None
+    raise UpliftInputError("treatment must hold integer arm codes (0 = control)")
 
 
 class UpliftEstimator(BaseEstimator):

@@ -4,6 +4,7 @@ through metadata routing, estimator checks), multi-arm shapes and clear errors."
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from sklearn.dummy import DummyRegressor
@@ -327,3 +328,20 @@ CHECKED = [
 @parametrize_with_checks(CHECKED, expected_failed_checks=lambda est: NOT_APPLICABLE)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["control", "a", "b"]),
+        pd.Categorical(["control", "a", "b"]),
+    ],
+    ids=["strings", "categorical"],
+)
+@pytest.mark.parametrize("estimator", [SLearner(LinearRegression()), TLearner(DummyRegressor())])
+def test_string_treatment_labels_are_refused_with_the_row_and_a_fix(labels, estimator):
+    X, y = np.zeros((6, 1)), np.array([0, 1, 0, 1, 0, 1.0])
+    treatment = np.asarray(labels)[[0, 1, 2, 0, 1, 2]]
+    with pytest.raises(UpliftInputError, match=r"treatment .*row 0 is 'control'.*integer arm codes"):
+        estimator.fit(X, y, treatment=treatment)
+
