@@ -5,8 +5,10 @@ An uplift estimator is a scikit-learn estimator with
 * ``fit(X, y, treatment)`` — ``treatment`` holds integer arm codes, ``0`` = control and
   ``1..K`` the treatment arms (any non-negative codes; the arms are the sorted non-zero codes
   seen in ``fit``, stored in ``arms_``; labels such as ``"control"`` are refused with an
-  :class:`UpliftInputError` naming the row: map them to codes first); ``y`` is the outcome (binary or real), or for chain
-  models (ECUP) a 2-D array of stage labels whose last column is the final outcome;
+  :class:`UpliftInputError` naming the row: map them to codes first); ``y`` is the outcome
+  (binary or real), or for chain models (ECUP) a 2-D array of stage labels whose last column
+  is the final outcome. Sample weights are not supported: ``fit(..., sample_weight=w)``
+  raises an :class:`UpliftInputError` saying so;
 * ``predict(X)`` → an ``(n, K)`` array: the estimated uplift of every arm over control.
 
 Pipelines and model selection: ``treatment`` is per-row metadata, so it travels through
@@ -153,8 +155,18 @@ class UpliftEstimator(BaseEstimator):
         check_is_fitted(self, "arms_")
         return validate_data(self, X, reset=False, dtype=np.float64)
 
-    def fit(self, X: Any, y: Any, treatment: Any = None) -> UpliftEstimator:
+    def fit(self, X: Any, y: Any, treatment: Any = None, **unsupported: Any) -> UpliftEstimator:
         """Fit on features X, outcome y and treatment arm codes (0 = control)."""
+        if "sample_weight" in unsupported:
+            raise UpliftInputError(
+                f"{type(self).__name__}.fit: sample_weight is not supported by shopml's uplift "
+                "estimators (every row counts once); fit without it"
+            )
+        if unsupported:
+            raise TypeError(
+                f"{type(self).__name__}.fit() got unexpected keyword argument(s) "
+                f"{sorted(unsupported)}; it takes X, y and treatment"
+            )
         X, y, index = self._validate_fit(X, y, treatment)
         self._fit(X, y, index)
         return self

@@ -345,3 +345,12 @@ def test_string_treatment_labels_are_refused_with_the_row_and_a_fix(labels, esti
     with pytest.raises(UpliftInputError, match=r"treatment .*row 0 is 'control'.*integer arm codes"):
         estimator.fit(X, y, treatment=treatment)
 
+
+
+@pytest.mark.parametrize("name", ["s_learner", "t_learner", "x_learner", "tarnet", "efin", "ecup"])
+def test_sample_weight_is_refused_as_unsupported(name):
+    X, y, t = _arms_data(60)
+    with pytest.raises(UpliftInputError, match="sample_weight is not supported"):
+        get_method(name)().fit(X, y, treatment=t, sample_weight=np.ones(60))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        get_method(name)().fit(X, y, treatment=t, weights=np.ones(60))
