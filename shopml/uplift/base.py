@@ -21,11 +21,16 @@ scikit-learn's *metadata routing* (scikit-learn ≥ 1.4)::
 
 ``uplift_scorer`` scores the predictions of every arm against control on the rows of that arm
 and control (Qini coefficient, AUUC or uplift@k from :mod:`shopml.metrics.uplift`) and
-averages over arms.
+averages over arms. It is a callable ``scorer(estimator, X, y, treatment=...)`` and matches the
+columns to the rows by arm code, from the fitted estimator's ``arms_``: a fitted arm with no
+scored rows is skipped with a warning, scored rows of an arm the model never saw (or a
+prediction with another number of columns) are an :class:`UpliftInputError`. Called directly,
+``arm_scores`` / ``uplift_score`` take ``arms=`` (the model's ``arms_``) for the same matching.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -197,24 +202,63 @@ _SCORES: dict[str, Callable[..., float]] = {
 
 
 def arm_scores(
-    y_true: Any, uplift: Any, treatment: Any, metric: str = "qini", arms: Any = None
+    y_true: Any,
+    uplift: Any,
+    treatment: Any,
+    metric: str = "qini",
+    arms: Any = None,
+    stage: int = -1,
 ) -> list[float]:
-    """``metric`` of each arm's uplift column against control on the rows of that arm and control."""
+    """``metric`` of each arm's uplift column against control on the rows of that arm and control.
+
+    ``arms``: the arm code of each column of ``uplift`` (a fitted estimator's ``arms_``); given,
+    columns are matched to rows by arm code, an arm with no scored rows is skipped with a
+    warning (the list then holds the scored arms only, in arm order) and rows of an arm the
+    model never saw are refused. Not given, the scored rows' arms are taken, in code order, as
+    the columns' arms. ``stage``: the label column scored when ``y_true`` is 2-D (chain labels).
+    """
     if metric not in _SCORES:
         raise UpliftInputError(f"unknown uplift metric {metric!r}; known: {sorted(_SCORES)}")
     y = np.asarray(y_true, dtype=np.float64)
     if y.ndim == 2:
-        y = y[:, -1]
+        y = y[:, stage]
     pred = np.asarray(uplift, dtype=np.float64)
     codes = check_treatment(treatment, len(y))
     pred = pred.reshape(len(y), -1)
-    arm_codes = np.unique(codes[codes != 0]) if arms is None else np.asarray(arms)
-    if pred.shape[1] != len(arm_codes):
-        raise UpliftInputError(
-            f"uplift has {pred.shape[1]} column(s) but the data has arms {arm_codes.tolist()}"
-        )
+    present = np.unique(codes[codes != 0])
+    if arms is None:
+        arm_codes = present
+        if pred.shape[1] != len(arm_codes):
+            raise UpliftInputError(
+                f"uplift has {pred.shape[1]} column(s) but the scored rows have arms "
+                f"{arm_codes.tolist()}; pass arms= (the fitted model's arms_) to match columns "
+                "to arms by code"
+            )
+    else:
+        arm_codes = np.asarray(arms).astype(np.int64).ravel()
+        if pred.shape[1] != len(arm_codes):
+            raise UpliftInputError(
+                f"uplift has {pred.shape[1]} column(s) but the model has {len(arm_codes)} arm(s) "
+                f"{arm_codes.tolist()}"
+            )
+        unseen = sorted(set(present.tolist()) - set(arm_codes.tolist()))
+        if unseen:
+            raise UpliftInputError(
+                f"the scored rows hold arm(s) {unseen} that the model was not fitted on (its "
+                f"arms: {arm_codes.tolist()}); drop those rows or fit on data with those arms"
+            )
+        absent = [int(a) for a in arm_codes if a not in present]
+        if absent:
+            warnings.warn(
+                f"no scored rows of arm(s) {absent}: scoring the model's other arm(s) "
+                f"{[int(a) for a in arm_codes if a in present]} only",
+                UserWarning,
+                stacklevel=2,
+            )
     scores = []
     for column, arm in enumerate(arm_codes):
+        if arm not in present:
+            continue
         rows = (codes == 0) | (codes == arm)
         scores.append(
             float(_SCORES[metric](y[rows], pred[rows, column], (codes[rows] == arm).astype(int)))
@@ -222,16 +266,74 @@ def arm_scores(
     return scores
 
 
-def uplift_score(y_true: Any, uplift: Any, treatment: Any, metric: str = "qini") -> float:
-    """Mean over arms of ``metric`` (``qini``, ``auuc`` or ``uplift_at_30``), arm vs control."""
-    return float(np.mean(arm_scores(y_true, uplift, treatment, metric)))
+def uplift_score(
+    y_true: Any, uplift: Any, treatment: Any, metric: str = "qini", arms: Any = None,
+    stage: int = -1,
+) -> float:  # fmt: skip
+    """Mean over arms of ``metric`` (``qini``, ``auuc`` or ``uplift_at_30``), arm vs control
+    (``arms``: the fitted model's ``arms_``, one per column; see :func:`arm_scores`)."""
+    return float(np.mean(arm_scores(y_true, uplift, treatment, metric, arms=arms, stage=stage)))
 
 
-def uplift_scorer(metric: str = "qini") -> Callable:
+def _fitted_uplift_estimator(estimator: Any) -> Any:
+    """The fitted uplift estimator inside a Pipeline / search (or the estimator itself)."""
+    seen = 0
+    while not hasattr(estimator, "arms_") and seen < 20:
+        seen += 1
+        if hasattr(estimator, "steps"):
+            estimator = estimator.steps[-1][1]
+        elif hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        elif hasattr(estimator, "estimator_"):
+            estimator = estimator.estimator_
+        else:
+            break
+    return estimator
+
+
+class UpliftScorer:
+    """A scikit-learn scorer ``scorer(estimator, X, y, treatment=...)``: the mean over the
+    fitted estimator's arms of ``metric``, each arm scored against control by arm code."""
+
+    def __init__(self, metric: str = "qini"):
+        self.metric = metric
+        self._treatment_request: bool | str | None = True
+
+    def __call__(self, estimator: Any, X: Any, y_true: Any, treatment: Any = None) -> float:
+        """Predict X with ``estimator`` and score the uplift against ``y_true`` and ``treatment``."""
+        if treatment is None:
+            raise UpliftInputError(
+                "uplift_scorer got no treatment: enable metadata routing "
+                "(sklearn.set_config(enable_metadata_routing=True)) and pass treatment= to fit"
+            )
+        uplift = estimator.predict(X)
+        fitted = _fitted_uplift_estimator(estimator)
+        return uplift_score(
+            y_true, uplift, treatment, self.metric, arms=getattr(fitted, "arms_", None),
+            stage=int(getattr(fitted, "scored_stage_", -1)),
+        )  # fmt: skip
+
+    def set_score_request(self, *, treatment: bool | str | None = True) -> UpliftScorer:
+        """Whether (or under which alias) the scorer requests ``treatment`` (routing)."""
+        self._treatment_request = treatment
+        return self
+
+    def get_metadata_routing(self) -> Any:
+        """scikit-learn metadata routing: the scorer's ``score`` requests ``treatment``."""
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="treatment", alias=self._treatment_request)
+        return request
+
+    def __repr__(self) -> str:
+        return f"uplift_scorer({self.metric!r})"
+
+
+def uplift_scorer(metric: str = "qini") -> UpliftScorer:
     """A scikit-learn scorer (for GridSearchCV, cross_validate) that receives the treatment
     through metadata routing; needs ``sklearn.set_config(enable_metadata_routing=True)``."""
     import sklearn
-    from sklearn.metrics import make_scorer
 
     if metric not in _SCORES:
         raise UpliftInputError(f"unknown uplift metric {metric!r}; known: {sorted(_SCORES)}")
@@ -240,7 +342,4 @@ def uplift_scorer(metric: str = "qini") -> Callable:
             "uplift_scorer needs scikit-learn metadata routing to receive the treatment: call "
             "sklearn.set_config(enable_metadata_routing=True) (or use sklearn.config_context)"
         )
-    scorer = make_scorer(
-        uplift_score, response_method="predict", greater_is_better=True, metric=metric
-    )
-    return scorer.set_score_request(treatment=True)
+    return UpliftScorer(metric)

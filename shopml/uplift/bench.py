@@ -167,10 +167,10 @@ def run_method(
     uplift = estimator.predict(X[test])
     wall = time.perf_counter() - start
     y_test, t_test = data.labels[outcome][test], data.treatment[test]
+    arms = estimator.arms_  # the columns' arm codes (the split gives the test rows every arm)
     metrics = {
-        "qini": float(np.mean(arm_scores(y_test, uplift, t_test, "qini"))),
-        "auuc": float(np.mean(arm_scores(y_test, uplift, t_test, "auuc"))),
-        "uplift_at_30": float(np.mean(arm_scores(y_test, uplift, t_test, "uplift_at_30"))),
+        m: float(np.mean(arm_scores(y_test, uplift, t_test, m, arms=arms)))
+        for m in ("qini", "auuc", "uplift_at_30")
     }
     if data.truth is not None and outcome in data.truth:
         truth = data.truth[outcome][test]

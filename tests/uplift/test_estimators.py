@@ -354,3 +354,59 @@ def test_sample_weight_is_refused_as_unsupported(name):
         get_method(name)().fit(X, y, treatment=t, sample_weight=np.ones(60))
     with pytest.raises(TypeError, match="unexpected keyword"):
         get_method(name)().fit(X, y, treatment=t, weights=np.ones(60))
+
+
+def _arm_code_data(n: int = 1500, seed: int = 0):
+    """Arms 1 and 3 (no arm 2): arm 1 has an effect where x0 > 0, arm 3 where x1 > 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    t = np.array([0, 1, 3])[np.arange(n) % 3]
+    p = 0.1 + 0.4 * ((t == 1) & (X[:, 0] > 0)) + 0.4 * ((t == 3) & (X[:, 1] > 0))
+    return X, (rng.uniform(size=n) < p).astype(float), t
+
+
+def test_arm_scores_match_columns_to_rows_by_arm_code():
+    X, y, t = _arm_code_data()
+    uplift = np.column_stack([X[:, 0], X[:, 1]])  # the fitted arms [1, 3]
+    both = arm_scores(y, uplift, t, arms=[1, 3])
+    assert both == arm_scores(y, uplift, t)  # every fitted arm present: same as by position
+    only_arm3 = t != 1
+    with pytest.warns(UserWarning, match=r"no scored rows of arm\(s\) \[1\]"):
+        scores = arm_scores(y[only_arm3], uplift[only_arm3], t[only_arm3], arms=[1, 3])
+    assert scores == [pytest.approx(both[1])]  # arm 3's column, not arm 1's
+    # rows of an arm the model never saw, or a column per arm missing: refused
+    with pytest.raises(UpliftInputError, match=r"arm\(s\) \[2\] that the model was not fitted on"):
+        arm_scores(y, uplift, np.where(t == 3, 2, t), arms=[1, 3])
+    with pytest.raises(UpliftInputError, match=r"1 column\(s\) but the model has 2 arm\(s\)"):
+        arm_scores(y, uplift[:, :1], t, arms=[1, 3])
+
+
+def test_scorer_scores_by_the_fitted_arms():
+    X, y, t = _arm_code_data()
+    model = TLearner(LinearRegression()).fit(X, y, treatment=t)
+    only_arm3 = t != 1
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = uplift_scorer("qini")
+    with pytest.warns(UserWarning, match="no scored rows"):
+        score = scorer(model, X[only_arm3], y[only_arm3], treatment=t[only_arm3])
+    expected = arm_scores(y, model.predict(X), t, arms=[1, 3])[1]
+    assert score == pytest.approx(expected)
+    assert score > 0.05  # the arm-3 column against the arm-3 rows
+    with pytest.raises(UpliftInputError, match="not fitted on"):
+        scorer(model, X, y, treatment=np.where(t == 3, 2, t))
+
+
+def test_cross_validation_scores_a_fold_without_one_arm():
+    """Arm 3 only in the last two thirds: the first test fold lacks it, its model has it."""
+    from sklearn.model_selection import KFold, cross_validate
+
+    X, y, t = _arm_code_data(1500)
+    t[:500] = np.where(t[:500] == 3, 1, t[:500])
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = TLearner(LinearRegression()).set_fit_request(treatment=True)
+        with pytest.warns(UserWarning, match=r"no scored rows of arm\(s\) \[3\]"):
+            result = cross_validate(
+                model, X, y, params={"treatment": t}, scoring=uplift_scorer("qini"),
+                cv=KFold(3), error_score="raise",
+            )  # fmt: skip
+    assert np.isfinite(result["test_score"]).all()
