@@ -410,3 +410,50 @@ def test_cross_validation_scores_a_fold_without_one_arm():
                 cv=KFold(3), error_score="raise",
             )  # fmt: skip
     assert np.isfinite(result["test_score"]).all()
+
+
+def _chain_data(n: int = 400):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    t = np.arange(n) % 2
+    click = (rng.uniform(size=n) < 0.3 + 0.3 * t * (X[:, 0] > 0)).astype(float)
+    conversion = click * (rng.uniform(size=n) < 0.3 + 0.4 * (X[:, 1] > 0))
+    return X, np.column_stack([click, conversion]), t
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"target_stage": 5}, r"target_stage=5 but y has 2 stage column\(s\)"),
+        ({"target_stage": -3}, r"target_stage=-3 but y has 2 stage column\(s\)"),
+        ({"chain": False, "target_stage": 0}, "chain=False models the last stage alone"),
+    ],
+)
+def test_ecup_target_stage_is_checked_before_training(params, message, monkeypatch):
+    X, chain, t = _chain_data()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking target_stage")
+
+    monkeypatch.setattr(ECUP, "_build", no_training)
+    with pytest.raises(UpliftInputError, match=message):
+        ECUP(epochs=1, **params).fit(X, chain, treatment=t)
+
+
+def test_ecup_last_stage_may_be_named_without_the_chain():
+    X, chain, t = _chain_data()
+    for stage in (-1, 1):
+        model = ECUP(epochs=1, chain=False, target_stage=stage).fit(X, chain, treatment=t)
+        assert model.scored_stage_ == 1
+
+
+def test_scorer_scores_ecup_against_the_stage_it_predicts():
+    X, chain, t = _chain_data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = uplift_scorer("qini")
+    for stage in (0, 1):
+        model = ECUP(epochs=2, target_stage=stage).fit(X, chain, treatment=t)
+        assert model.scored_stage_ == stage
+        expected = arm_scores(chain[:, stage], model.predict(X), t, arms=model.arms_)[0]
+        assert scorer(model, X, chain, treatment=t) == pytest.approx(expected)
+    assert expected != pytest.approx(arm_scores(chain[:, 0], model.predict(X), t)[0])
