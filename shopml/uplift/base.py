@@ -146,8 +146,9 @@ class UpliftEstimator(BaseEstimator):
             )
         X, y = validate_data(
             self, X, y, reset=True, dtype=np.float64, multi_output=self._multi_stage,
-            y_numeric=True,
+            y_numeric=True, ensure_all_finite="allow-nan",
         )  # fmt: skip
+        self._check_missing(X)
         y = np.asarray(y, dtype=np.float64)
         codes = check_treatment(treatment, X.shape[0])
         arms = np.unique(codes[codes != 0])
@@ -158,7 +159,32 @@ class UpliftEstimator(BaseEstimator):
 
     def _validate_predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "arms_")
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+        self._check_missing(X)
+        return X
+
+    def _accepts_nan(self) -> bool:
+        """Whether missing feature values (NaN) may reach the model (subclasses say when)."""
+        return False
+
+    def _nan_advice(self) -> str:
+        """What to do about missing feature values when the model cannot take them."""
+        return f"{type(self).__name__} cannot take missing feature values (NaN); impute them first"
+
+    def _check_missing(self, X: np.ndarray) -> None:
+        """A clear error naming the columns with NaN when the model cannot take them."""
+        if self._accepts_nan():
+            return
+        missing = np.isnan(X).sum(axis=0)
+        if not missing.any():
+            return
+        names = getattr(self, "feature_names_in_", None)
+        columns = [
+            f"{names[j] if names is not None else f'column {j}'} ({int(missing[j])} rows)"
+            for j in np.flatnonzero(missing)
+        ]
+        shown = ", ".join(columns[:10]) + (f" and {len(columns) - 10} more" if len(columns) > 10 else "")
+        raise UpliftInputError(f"{self._nan_advice()}; columns with NaN: {shown}")
 
     def fit(self, X: Any, y: Any, treatment: Any = None, **unsupported: Any) -> UpliftEstimator:
         """Fit on features X, outcome y and treatment arm codes (0 = control)."""
@@ -190,7 +216,18 @@ class UpliftEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.input_tags.allow_nan = self._accepts_nan()
         return tags
+
+
+def allows_nan(model: Any) -> bool:
+    """Whether a scikit-learn model takes missing values (NaN) itself (its ``allow_nan`` tag)."""
+    from sklearn.utils import get_tags
+
+    try:
+        return bool(get_tags(model).input_tags.allow_nan)
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 # ------------------------------------------------------------------------------------ scoring

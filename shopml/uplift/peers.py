@@ -10,6 +10,10 @@ extra); a missing library raises a clear error naming the package to install.
 * scikit-uplift (``sklift.models``): ``SoloModel`` (S), ``TwoModels`` (T, vanilla),
   ``ClassTransformation`` — binary treatment only, so with several arms one model is fitted
   per arm on that arm's and the control rows (the usual way to use sklift on multi-arm tests).
+
+Missing feature values (NaN) reach scikit-uplift's models when the base model takes them (its
+``allow_nan`` tag); causalml's learners are given none (not tried with NaN here): they stop with
+a clear error naming the columns with NaN.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from shopml.uplift.base import UpliftEstimator, UpliftInputError
+from shopml.uplift.base import UpliftEstimator, UpliftInputError, allows_nan
 
 
 def _require(module: str, package: str) -> Any:
@@ -39,6 +43,12 @@ class _Peer(UpliftEstimator):
     def __init__(self, learner: str, base_estimator: Any):
         self.learner = learner
         self.base_estimator = base_estimator
+
+    def _nan_advice(self) -> str:
+        return (
+            f"{type(self).__name__} ({self.learner}) with {type(self.base_estimator).__name__} "
+            "cannot take missing feature values (NaN); impute them first"
+        )
 
 
 class CausalMLLearner(_Peer):
@@ -79,6 +89,9 @@ class CausalMLLearner(_Peer):
 
 class SkliftLearner(_Peer):
     """scikit-uplift's SoloModel / TwoModels / ClassTransformation, one model per arm."""
+
+    def _accepts_nan(self) -> bool:
+        return allows_nan(self.base_estimator)  # sklift hands X to the base model as it is
 
     def _one(self) -> Any:
         models = _require("sklift.models", "scikit-uplift")

@@ -198,3 +198,17 @@ def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
     dataset = json.loads(card_path.read_text())["dataset"]
     assert dataset["rows"] == 999
     assert dataset["load_report"]["rejected"] == {"missing treatment/conversion/visit/exposure": 1}
+
+
+def test_criteo_blank_features_are_kept_as_nan_and_noted(tmp_path):
+    lines = sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    for row in (3, 8):
+        cells = lines[row].split(",")
+        cells[header.index("f3")] = ""
+        lines[row] = ",".join(cells)
+    edited = tmp_path / "criteo.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    data = criteo_data(edited)
+    assert int(data.X["f3"].isna().sum()) == 2
+    assert "f3: 2 blank value(s), kept as missing (NaN)" in data.meta["load_report"]["notes"]

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import sklearn
 from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -457,3 +458,47 @@ def test_scorer_scores_ecup_against_the_stage_it_predicts():
         expected = arm_scores(chain[:, stage], model.predict(X), t, arms=model.arms_)[0]
         assert scorer(model, X, chain, treatment=t) == pytest.approx(expected)
     assert expected != pytest.approx(arm_scores(chain[:, 0], model.predict(X), t)[0])
+
+
+def _with_nan(n: int = 600):
+    X, y, t = _arms_data(n)
+    X = X.copy()
+    X[::7, 2] = np.nan
+    return X, y, t
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        SLearner(),
+        TLearner(HistGradientBoostingClassifier(max_iter=10)),
+        XLearner(HistGradientBoostingClassifier(max_iter=10)),
+        SLearner(HistGradientBoostingClassifier(max_iter=10)),
+    ],
+    ids=["s_default", "t_hgb_classifier", "x_hgb_classifier", "s_hgb_classifier"],
+)
+def test_missing_features_reach_a_base_model_that_takes_them(estimator):
+    X, y, t = _with_nan()
+    uplift = estimator.fit(X, y, treatment=t).predict(X)
+    assert uplift.shape == (600, 2) and np.isfinite(uplift).all()
+
+
+def test_missing_features_are_refused_naming_the_columns_and_the_model():
+    X, y, t = _with_nan()
+    frame = pd.DataFrame(X, columns=["a", "b", "blank_c", "d"])
+    with pytest.raises(UpliftInputError, match=r"LinearRegression cannot take missing .* blank_c \(86 rows\)"):
+        SLearner(LinearRegression()).fit(frame, y, treatment=t)
+    with pytest.raises(UpliftInputError, match=r"DummyRegressor, LinearRegression cannot .*column 2"):
+        XLearner(DummyRegressor(), effect_estimator=LinearRegression()).fit(X, y, treatment=t)
+    # a model fitted on complete rows refuses NaN at predict the same way
+    fitted = TLearner(LinearRegression()).fit(np.nan_to_num(X), y, treatment=t)
+    with pytest.raises(UpliftInputError, match="NaN"):
+        fitted.predict(X)
+
+
+@pytest.mark.parametrize("name", ["tarnet", "efin", "ecup"])
+def test_networks_say_they_need_imputed_features(name):
+    X, y, t = _with_nan()
+    frame = pd.DataFrame(X, columns=["a", "b", "blank_c", "d"])
+    with pytest.raises(UpliftInputError, match=r"needs imputed features.*blank_c \(86 rows\)"):
+        get_method(name)(epochs=1).fit(frame, y, treatment=t)

@@ -23,7 +23,8 @@
     0 = control / 1 = treated, exposure as given, f0..f11 numeric features, events ``visit``
     (start + 1 s) and ``conversion`` (start + 2 s); no amounts in this dataset, so no pay
     events. Malformed lines (wrong field count) are skipped and counted; blank lines dropped
-    and counted.
+    and counted; rows missing a label column rejected and counted; blank feature values kept
+    as missing (NaN) and counted per column in the load report's notes.
 """
 
 from __future__ import annotations
@@ -231,6 +232,10 @@ def criteo_uplift(path: str | Path, *, start: int = CRITEO_UPLIFT_START) -> Even
     if n_incomplete:
         report.reject("missing treatment/conversion/visit/exposure", n_incomplete)
         table = table.filter(pc.invert(incomplete))
+    blank = {c: table.column(c).null_count for c in CRITEO_UPLIFT_FEATURES}
+    for c, count in blank.items():
+        if count:
+            report.note(f"{c}: {count} blank value(s), kept as missing (NaN)")
     labels = {c: table.column(c).to_numpy() for c in CRITEO_UPLIFT_LABELS}
     for c, values in labels.items():
         bad = (values != 0) & (values != 1)
