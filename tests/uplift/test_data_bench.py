@@ -3,6 +3,7 @@ benchmark's cards and the CLI."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -12,9 +13,13 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from shopml.cli import app
+from shopml.data import load
+from shopml.data.loaders import DatasetError
+from shopml.data.loaders.uplift import hillstrom_frame
 from shopml.data.samples import sample_path
+from shopml.uplift.base import UpliftInputError
 from shopml.uplift.bench import UpliftBenchSpec, run_bench
-from shopml.uplift.data import criteo_data, hillstrom_data, simulated_data
+from shopml.uplift.data import criteo_data, from_eventlog, hillstrom_data, simulated_data
 from shopml.uplift.plots import save_uplift_plots
 
 
@@ -212,3 +217,51 @@ def test_criteo_blank_features_are_kept_as_nan_and_noted(tmp_path):
     data = criteo_data(edited)
     assert int(data.X["f3"].isna().sum()) == 2
     assert "f3: 2 blank value(s), kept as missing (NaN)" in data.meta["load_report"]["notes"]
+
+
+def _hillstrom_part(tmp_path, rows: int = 400, blank_zip_row: int | None = 3, edit=None):
+    """The sample's first rows without the '7) $1,000 +' history segment (one zip code blank)."""
+    lines = sample_path("hillstrom/hillstrom.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    kept = [line for line in lines[1 : rows + 1] if "7) $1,000 +" not in line]
+    cells = [next(csv.reader([line])) for line in kept]
+    if blank_zip_row is not None:
+        cells[blank_zip_row][header.index("zip_code")] = ""
+    if edit is not None:
+        edit(header, cells)
+    path = tmp_path / "hillstrom-part.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *cells])
+    return path
+
+
+def test_every_hillstrom_file_gives_the_same_columns(tmp_path):
+    full = hillstrom_data(arms="all")
+    part = hillstrom_data(_hillstrom_part(tmp_path), arms="all")
+    assert list(part.X.columns) == list(full.X.columns)
+    assert part.X["history_segment_7) $1,000 +"].eq(0).all()  # absent category: zeros
+    zip_columns = [c for c in part.X.columns if c.startswith("zip_code_")]
+    assert part.X.loc[3, zip_columns].eq(0).all()  # blank: zeros in that feature's columns
+    assert part.X[zip_columns].sum(axis=1).drop(index=3).eq(1).all()
+    assert "zip_code: 1 blank value(s), category '<missing>'" in part.meta["load_report"]["notes"]
+    frame, *_ = hillstrom_frame(_hillstrom_part(tmp_path))
+    full_frame, *_ = hillstrom_frame()
+    assert list(frame.columns) == list(full_frame.columns)
+
+
+def test_a_blank_category_is_named_missing_outside_hillstrom(tmp_path):
+    log = load("hillstrom", _hillstrom_part(tmp_path))
+    data = from_eventlog(log, ("visit", "conversion"), "own file")  # no fixed categories
+    assert "zip_code_<missing>" in data.X.columns and "zip_code_" not in data.X.columns
+    assert data.X["zip_code_<missing>"].sum() == 1
+
+
+def test_a_hillstrom_category_outside_the_documented_list_is_refused(tmp_path):
+    def typo(header, cells):
+        cells[5][header.index("channel")] = "Webb"
+
+    path = _hillstrom_part(tmp_path, edit=typo)
+    with pytest.raises(UpliftInputError, match=r"'channel', row 5: 'Webb' is not one of"):
+        hillstrom_data(path, arms="all")
+    with pytest.raises(DatasetError, match="'Webb' is not one of Hillstrom's categories"):
+        hillstrom_frame(path)
