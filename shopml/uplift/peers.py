@@ -2,7 +2,9 @@
 
 Used by ``shopml bench uplift`` so the libraries users reach for today run on exactly the same
 splits, features and base model as shopml's learners. Both are optional (the ``marketing``
-extra); a missing library raises a clear error naming the package to install.
+extra); a missing library raises a clear error naming the package to install, and
+``shopml bench uplift`` checks (:func:`missing_peers`) that every peer it is to run can be
+imported before it fits anything.
 
 * causalml (Uber, ``causalml.inference.meta``): ``BaseSClassifier``, ``BaseTClassifier``,
   ``BaseXClassifier`` — multi-treatment natively (``control_name=0``); the X-learner gets the
@@ -18,6 +20,7 @@ a clear error naming the columns with NaN.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,14 +32,32 @@ from shopml.uplift.base import UpliftEstimator, UpliftInputError, allows_nan
 
 
 def _require(module: str, package: str) -> Any:
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise UpliftInputError(
             f"{module} is not installed; pip install {package} (shopml's 'marketing' extra)"
         ) from exc
+
+
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported (its library is installed and loads)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def missing_peers(names: list[str]) -> dict[str, list[str]]:
+    """Package → the named peer methods needing it, for each package that cannot be imported."""
+    missing: dict[str, list[str]] = {}
+    for name in names:
+        if name in PEER_MODULES:
+            module, package = PEER_MODULES[name]
+            if package in missing or not importable(module):
+                missing.setdefault(package, []).append(name)
+    return missing
 
 
 class _Peer(UpliftEstimator):
@@ -115,6 +136,15 @@ class SkliftLearner(_Peer):
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return np.column_stack([m.predict(X) for m in self.models_])
 
+
+#: bench name -> (the module it imports, the package that provides it)
+PEER_MODULES: dict[str, tuple[str, str]] = {
+    **{f"causalml_{k}_learner": ("causalml.inference.meta", "causalml") for k in "stx"},
+    **{
+        f"sklift_{k}": ("sklift.models", "scikit-uplift")
+        for k in ("s_learner", "t_learner", "class_transformation")
+    },
+}
 
 #: bench name -> factory(base classifier)
 PEERS: dict[str, Callable[[Any], UpliftEstimator]] = {

@@ -265,3 +265,72 @@ def test_a_hillstrom_category_outside_the_documented_list_is_refused(tmp_path):
         hillstrom_data(path, arms="all")
     with pytest.raises(DatasetError, match="'Webb' is not one of Hillstrom's categories"):
         hillstrom_frame(path)
+
+
+def _without(monkeypatch, *modules):
+    """Make the peer libraries' modules look uninstalled (whatever this machine has)."""
+    import shopml.uplift.peers as peers
+
+    monkeypatch.setattr(peers, "importable", lambda module: module not in modules)
+
+
+def _no_fitting(monkeypatch):
+    import shopml.uplift.bench as bench
+
+    def fitted(*args, **kwargs):
+        raise AssertionError("a method was fitted before the peers were checked")
+
+    monkeypatch.setattr(bench, "run_method", fitted)
+
+
+def test_named_peers_that_cannot_be_imported_are_refused_before_any_fit(tmp_path, monkeypatch):
+    _without(monkeypatch, "causalml.inference.meta")
+    _no_fitting(monkeypatch)
+    cards = tmp_path / "cards"
+    result = CliRunner().invoke(
+        app,
+        ["bench", "uplift", "--data", "hillstrom", str(_hillstrom_part(tmp_path)), "--seeds", "1",
+         "--methods", "s_learner,sklift_s_learner,causalml_s_learner,causalml_x_learner",
+         "--cards", str(cards)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "cannot import causalml (for causalml_s_learner, causalml_x_learner)" in text
+    assert "pip install causalml" in text and "Nothing was run" in text
+    assert not cards.exists()
+
+
+def test_default_peers_that_cannot_be_imported_are_skipped_with_a_warning(tmp_path, monkeypatch):
+    import shopml.uplift.bench as bench
+
+    _without(monkeypatch, "causalml.inference.meta", "sklift.models")
+    monkeypatch.setattr(bench, "OURS", ["s_learner"])  # keep the run small
+    console = Console(record=True, width=200)
+    spec = UpliftBenchSpec(
+        data="hillstrom", path=_hillstrom_part(tmp_path, rows=1500), seeds=[1],
+        card_dir=tmp_path / "cards",
+    )  # fmt: skip
+    (run,) = run_bench(spec, console, progress=False)
+    assert [r["method"] for r in run["results"]] == ["s_learner"]
+    text = " ".join(console.export_text().split())
+    assert "warning: cannot import causalml (for causalml_s_learner" in text
+    assert "scikit-uplift (for sklift_s_learner, sklift_t_learner, sklift_class_transformation)" in text
+
+
+def test_methods_that_cannot_take_missing_features_are_refused_before_any_fit(tmp_path):
+    lines = sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[4].split(",")
+    cells[header.index("f3")] = ""
+    lines[4] = ",".join(cells)
+    edited = tmp_path / "criteo.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    spec = UpliftBenchSpec(
+        data="criteo_uplift", path=edited, seeds=[1], methods=["s_learner", "tarnet"],
+        write_cards=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"NaN\) in \['f3'\]; tarnet cannot take them.*\(s_learner\)"):
+        run_bench(spec, Console(record=True), progress=False)
+    spec.methods = ["s_learner"]
+    (run,) = run_bench(spec, Console(record=True), progress=False)
+    assert np.isfinite(run["results"][0]["metrics"]["qini"])
