@@ -130,6 +130,14 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
     return factories
 
 
+def known_methods() -> list[str]:
+    """Every method name ``shopml bench uplift --methods`` accepts."""
+    import pandas as pd
+
+    stub = UpliftData("", pd.DataFrame(), np.zeros(0, dtype=np.int64), {}, ("conversion",), {})
+    return sorted(method_factories(UpliftBenchSpec(data="preset"), stub))
+
+
 def evaluated_stage(spec: UpliftBenchSpec, data: UpliftData) -> str:
     """The stage whose uplift is scored."""
     stage = spec.outcome or ("conversion" if spec.data == "preset" else "visit")

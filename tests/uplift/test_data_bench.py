@@ -334,3 +334,36 @@ def test_methods_that_cannot_take_missing_features_are_refused_before_any_fit(tm
     spec.methods = ["s_learner"]
     (run,) = run_bench(spec, Console(record=True), progress=False)
     assert np.isfinite(run["results"][0]["metrics"]["qini"])
+
+
+def test_methods_help_states_the_real_defaults_and_list_methods_lists_them(tmp_path):
+    import typing
+
+    from shopml.uplift.bench import (
+        OURS,
+        PEER_NAMES,
+        PRESET_METHODS,
+        known_methods,
+        method_factories,
+    )
+    from shopml.uplift.cli import bench_uplift
+
+    hints = typing.get_type_hints(bench_uplift, include_extras=True)
+    text = hints["methods"].__metadata__[0].help
+    assert "default all" not in text and "--list-methods" in text
+    assert f"({', '.join(OURS)})" in text and f"--preset: {', '.join(PRESET_METHODS)}." in text
+    data = simulated_data(500, seed=1)
+    assert known_methods() == sorted(method_factories(UpliftBenchSpec(data="preset"), data))
+    assert set(OURS + PEER_NAMES + PRESET_METHODS) <= set(known_methods())
+    result = CliRunner().invoke(app, ["bench", "uplift", "--list-methods"])
+    assert result.exit_code == 0 and result.output.split() == known_methods()
+
+
+def test_units_apply_to_the_preset_only(tmp_path):
+    result = CliRunner().invoke(
+        app, ["bench", "uplift", "--data", "hillstrom", "--units", "5000", "--cards", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "--units sets the simulated preset's size; it does not apply to --data" in text
+    assert not list(tmp_path.iterdir())
