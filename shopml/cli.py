@@ -370,7 +370,13 @@ def compare(
     except ValueError as exc:
         raise _fail(str(exc)) from exc
     if dataset is not None:
+        compared = sorted({f.dataset for f in found})
         found = [f for f in found if dataset in f.dataset]
+        if compared and not found:
+            raise _fail(
+                f"no card's dataset matches {dataset!r}; the {benchmark} cards with {metric!r} "
+                f"for both {method} and {reference} are of: {'; '.join(compared)}"
+            )
     if not found:
         raise _fail(f"no {benchmark} card has {metric!r} for both {method} and {reference}")
     table = Table(

@@ -2,10 +2,11 @@
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from shopml.cli import app
-from shopml.report.cards import write_card
+from shopml.report.cards import merged_card, relabelled_card, write_card
 
 RUNNER = CliRunner()
 DATA = {"name": "d", "sha256": "abc"}
@@ -61,3 +62,44 @@ def test_relabel_renames_in_matching_cards_only(tmp_path):
     result = RUNNER.invoke(app, ["cards", "relabel", "--rename", "q=r", "--reason", "r",
                                  "--cards", str(tmp_path)])  # fmt: skip
     assert result.exit_code == 2 and "holds" in result.output
+
+
+def _entries(path):
+    return [r["method"] for r in json.loads(path.read_text())["results"]]
+
+
+def test_merge_refuses_a_method_named_twice(tmp_path):
+    kept = _card(tmp_path / "kept", "c1", {"s": 0.5, "t": 0.9})
+    _card(tmp_path / "rerun", "c1", {"s": 0.5, "x": 0.7})
+    before = kept.read_text()
+    result = RUNNER.invoke(app, ["cards", "merge", str(tmp_path / "rerun"), "--methods", "x,x",
+                                 "--reason", "r", "--cards", str(tmp_path / "kept")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "--methods names x more than once; nothing written" in " ".join(result.output.split())
+    assert kept.read_text() == before
+
+
+def test_relabel_refuses_two_names_renamed_to_one(tmp_path):
+    card = _card(tmp_path, "uplift-a", {"s": 0.5, "t": 0.9})
+    other = _card(tmp_path, "uplift-b", {"s": 0.4})
+    before = card.read_text(), other.read_text()
+    for rename, said in [
+        ("s=foo,t=foo", "--rename maps s, t all to foo"),
+        ("s=foo,s=bar", "--rename renames s more than once"),
+    ]:
+        result = RUNNER.invoke(app, ["cards", "relabel", "--rename", rename, "--reason", "x",
+                                     "--cards", str(tmp_path)])  # fmt: skip
+        assert result.exit_code == 2, result.output
+        text = " ".join(result.output.split())
+        assert said in text and "nothing written" in text
+        assert (card.read_text(), other.read_text()) == before
+    assert _entries(card) == ["s", "t"]
+
+
+def test_card_functions_refuse_duplicate_entries(tmp_path):
+    kept = _card(tmp_path / "kept", "c1", {"s": 0.5})
+    rerun = _card(tmp_path / "rerun", "c1", {"x": 0.7})
+    with pytest.raises(ValueError, match="more than once"):
+        merged_card(kept, rerun, ["x", "x"], "r")
+    with pytest.raises(ValueError, match=r"renamed to \['foo'\]"):
+        relabelled_card(_card(tmp_path, "c2", {"s": 1.0, "t": 2.0}), {"s": "foo", "t": "foo"}, "r")

@@ -68,3 +68,15 @@ def test_cli_prints_the_paired_table_and_each_pair(tmp_path):
     result = CliRunner().invoke(app, ["compare", "a", "b", "--benchmark", "nothing",
                                       "--cards", str(tmp_path)])  # fmt: skip
     assert result.exit_code == 2 and "no cards of benchmark 'nothing'" in result.output
+
+
+def test_a_dataset_filter_that_matches_no_card_says_so(tmp_path):
+    _card(tmp_path, 1, {"a": 0.10, "b": 0.13})
+    args = ["compare", "a", "b", "--benchmark", "toy", "--cards", str(tmp_path)]
+    result = CliRunner().invoke(app, [*args, "--dataset", "hillstrom"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "no card's dataset matches 'hillstrom'" in text and "for both" in text
+    assert "world (preset toy, 1,000 clicks) [3arms]" in text
+    result = CliRunner().invoke(app, [*args, "--dataset", "world"])
+    assert result.exit_code == 0, result.output

@@ -238,6 +238,9 @@ def merged_card(card_path: str | Path, rerun_path: str | Path, methods: list[str
     )
     if differ:
         raise ValueError(f"{rerun_path} ran with another config than {card_path}: {differ}")
+    repeated = sorted({m for m in methods if methods.count(m) > 1})
+    if repeated:
+        raise ValueError(f"methods {repeated} named more than once")
     new = {r["method"]: r for r in rerun["results"]}
     missing = sorted(set(methods) - set(new))
     if missing:
@@ -292,6 +295,10 @@ def relabelled_card(
     missing = sorted(set(names) - present)
     if missing:
         raise ValueError(f"{card_path} has no results for {missing}")
+    targets = list(names.values())
+    merged = sorted({n for n in targets if targets.count(n) > 1})
+    if merged:
+        raise ValueError(f"several methods would be renamed to {merged}")
     clash = sorted(set(names.values()) & (present - set(names)))
     if clash:
         raise ValueError(f"{card_path} already has results named {clash}")

@@ -3,7 +3,9 @@
 When a change affects some methods only, rerun those methods with ``--cards SCRATCH`` and merge
 their results into the kept cards (each card records the rerun's commit and reason); when a
 name's meaning changes (a default became an option), relabel the old entries with the name
-that reproduces them today. Every card is checked before any is written.
+that reproduces them today. Every card is checked before any is written; a method named twice
+in ``--methods``, or two methods renamed to one name, is refused (a card would hold two
+entries of one method).
 """
 
 from __future__ import annotations
@@ -25,15 +27,30 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _repeated(values: list[str]) -> list[str]:
+    """Values listed more than once, in the order they first appear."""
+    return sorted({v for v in values if values.count(v) > 1}, key=values.index)
+
+
 def parse_renames(text: str) -> dict[str, str]:
-    """'old=new,old2=new2' → {old: new, old2: new2}."""
-    renames = {}
+    """'old=new,old2=new2' → {old: new, old2: new2}; a name renamed twice, or two names renamed
+    to one (the card would hold two entries of that name), is refused (exit 2)."""
+    pairs = []
     for item in _names(text):
         old, sep, new = item.partition("=")
         if not sep or not old.strip() or not new.strip():
             raise fail(f"--rename takes OLD=NEW pairs, got {item!r}")
-        renames[old.strip()] = new.strip()
-    return renames
+        pairs.append((old.strip(), new.strip()))
+    olds, news = [o for o, _ in pairs], [n for _, n in pairs]
+    if twice := _repeated(olds):
+        raise fail(f"--rename renames {', '.join(twice)} more than once; nothing written")
+    for new in _repeated(news):
+        sources = [o for o, n in pairs if n == new]
+        raise fail(
+            f"--rename maps {', '.join(sources)} all to {new}: a card would hold {new} twice; "
+            "nothing written"
+        )
+    return dict(pairs)
 
 
 def merge(
@@ -46,6 +63,8 @@ def merge(
     from shopml.report.cards import merged_card, save_card
 
     names = _names(methods)
+    if twice := _repeated(names):
+        raise fail(f"--methods names {', '.join(twice)} more than once; nothing written")
     files = sorted(reruns.glob("*.json"))
     if not files:
         raise fail(f"{reruns} holds no result cards (*.json)")

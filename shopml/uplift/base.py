@@ -4,8 +4,11 @@ An uplift estimator is a scikit-learn estimator with
 
 * ``fit(X, y, treatment)`` — ``treatment`` holds integer arm codes, ``0`` = control and
   ``1..K`` the treatment arms (any non-negative codes; the arms are the sorted non-zero codes
-  seen in ``fit``, stored in ``arms_``); ``y`` is the outcome (binary or real), or for chain
-  models (ECUP) a 2-D array of stage labels whose last column is the final outcome;
+  seen in ``fit``, stored in ``arms_``; labels such as ``"control"`` are refused with an
+  :class:`UpliftInputError` naming the row: map them to codes first); ``y`` is the outcome
+  (binary or real), or for chain models (ECUP) a 2-D array of stage labels whose last column
+  is the final outcome. Sample weights are not supported: ``fit(..., sample_weight=w)``
+  raises an :class:`UpliftInputError` saying so;
 * ``predict(X)`` → an ``(n, K)`` array: the estimated uplift of every arm over control.
 
 Pipelines and model selection: ``treatment`` is per-row metadata, so it travels through
@@ -18,11 +21,16 @@ scikit-learn's *metadata routing* (scikit-learn ≥ 1.4)::
 
 ``uplift_scorer`` scores the predictions of every arm against control on the rows of that arm
 and control (Qini coefficient, AUUC or uplift@k from :mod:`shopml.metrics.uplift`) and
-averages over arms.
+averages over arms. It is a callable ``scorer(estimator, X, y, treatment=...)`` and matches the
+columns to the rows by arm code, from the fitted estimator's ``arms_``: a fitted arm with no
+scored rows is skipped with a warning, scored rows of an arm the model never saw (or a
+prediction with another number of columns) are an :class:`UpliftInputError`. Called directly,
+``arm_scores`` / ``uplift_score`` take ``arms=`` (the model's ``arms_``) for the same matching.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -87,7 +95,7 @@ def check_treatment(treatment: Any, n_rows: int) -> np.ndarray:
         raise UpliftInputError(
             f"treatment must be 1-D with one code per row of X ({n_rows}); got shape {codes.shape}"
         )
-    as_float = codes.astype(np.float64)
+    as_float = _as_float_codes(codes)
     bad = ~np.isfinite(as_float) | (as_float < 0) | (as_float != np.round(as_float))
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -101,6 +109,24 @@ def check_treatment(treatment: Any, n_rows: int) -> np.ndarray:
     if (codes == 0).all():
         raise UpliftInputError("treatment has only control rows (code 0); uplift needs an arm")
     return codes
+
+
+def _as_float_codes(codes: np.ndarray) -> np.ndarray:
+    """The codes as float64; labels that are not numbers (e.g. ``'control'``) → a clear error."""
+    try:
+        return codes.astype(np.float64)
+    except (TypeError, ValueError):
+        pass
+    for row, value in enumerate(codes.tolist()):
+        try:
+            float(value)
+        except (TypeError, ValueError):
+            raise UpliftInputError(
+                f"treatment must hold integer arm codes (0 = control), not labels; row {row} is "
+                f"{value!r}. Map the labels to integer arm codes first, control to 0 (e.g. "
+                "{'control': 0, 'arm a': 1, 'arm b': 2})"
+            ) from None
+    raise UpliftInputError("treatment must hold integer arm codes (0 = control)")
 
 
 class UpliftEstimator(BaseEstimator):
@@ -120,8 +146,9 @@ class UpliftEstimator(BaseEstimator):
             )
         X, y = validate_data(
             self, X, y, reset=True, dtype=np.float64, multi_output=self._multi_stage,
-            y_numeric=True,
+            y_numeric=True, ensure_all_finite="allow-nan",
         )  # fmt: skip
+        self._check_missing(X)
         y = np.asarray(y, dtype=np.float64)
         codes = check_treatment(treatment, X.shape[0])
         arms = np.unique(codes[codes != 0])
@@ -132,10 +159,45 @@ class UpliftEstimator(BaseEstimator):
 
     def _validate_predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "arms_")
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
+        self._check_missing(X)
+        return X
 
-    def fit(self, X: Any, y: Any, treatment: Any = None) -> UpliftEstimator:
+    def _accepts_nan(self) -> bool:
+        """Whether missing feature values (NaN) may reach the model (subclasses say when)."""
+        return False
+
+    def _nan_advice(self) -> str:
+        """What to do about missing feature values when the model cannot take them."""
+        return f"{type(self).__name__} cannot take missing feature values (NaN); impute them first"
+
+    def _check_missing(self, X: np.ndarray) -> None:
+        """A clear error naming the columns with NaN when the model cannot take them."""
+        if self._accepts_nan():
+            return
+        missing = np.isnan(X).sum(axis=0)
+        if not missing.any():
+            return
+        names = getattr(self, "feature_names_in_", None)
+        columns = [
+            f"{names[j] if names is not None else f'column {j}'} ({int(missing[j])} rows)"
+            for j in np.flatnonzero(missing)
+        ]
+        shown = ", ".join(columns[:10]) + (f" and {len(columns) - 10} more" if len(columns) > 10 else "")
+        raise UpliftInputError(f"{self._nan_advice()}; columns with NaN: {shown}")
+
+    def fit(self, X: Any, y: Any, treatment: Any = None, **unsupported: Any) -> UpliftEstimator:
         """Fit on features X, outcome y and treatment arm codes (0 = control)."""
+        if "sample_weight" in unsupported:
+            raise UpliftInputError(
+                f"{type(self).__name__}.fit: sample_weight is not supported by shopml's uplift "
+                "estimators (every row counts once); fit without it"
+            )
+        if unsupported:
+            raise TypeError(
+                f"{type(self).__name__}.fit() got unexpected keyword argument(s) "
+                f"{sorted(unsupported)}; it takes X, y and treatment"
+            )
         X, y, index = self._validate_fit(X, y, treatment)
         self._fit(X, y, index)
         return self
@@ -154,7 +216,18 @@ class UpliftEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.input_tags.allow_nan = self._accepts_nan()
         return tags
+
+
+def allows_nan(model: Any) -> bool:
+    """Whether a scikit-learn model takes missing values (NaN) itself (its ``allow_nan`` tag)."""
+    from sklearn.utils import get_tags
+
+    try:
+        return bool(get_tags(model).input_tags.allow_nan)
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 # ------------------------------------------------------------------------------------ scoring
@@ -166,24 +239,63 @@ _SCORES: dict[str, Callable[..., float]] = {
 
 
 def arm_scores(
-    y_true: Any, uplift: Any, treatment: Any, metric: str = "qini", arms: Any = None
+    y_true: Any,
+    uplift: Any,
+    treatment: Any,
+    metric: str = "qini",
+    arms: Any = None,
+    stage: int = -1,
 ) -> list[float]:
-    """``metric`` of each arm's uplift column against control on the rows of that arm and control."""
+    """``metric`` of each arm's uplift column against control on the rows of that arm and control.
+
+    ``arms``: the arm code of each column of ``uplift`` (a fitted estimator's ``arms_``); given,
+    columns are matched to rows by arm code, an arm with no scored rows is skipped with a
+    warning (the list then holds the scored arms only, in arm order) and rows of an arm the
+    model never saw are refused. Not given, the scored rows' arms are taken, in code order, as
+    the columns' arms. ``stage``: the label column scored when ``y_true`` is 2-D (chain labels).
+    """
     if metric not in _SCORES:
         raise UpliftInputError(f"unknown uplift metric {metric!r}; known: {sorted(_SCORES)}")
     y = np.asarray(y_true, dtype=np.float64)
     if y.ndim == 2:
-        y = y[:, -1]
+        y = y[:, stage]
     pred = np.asarray(uplift, dtype=np.float64)
     codes = check_treatment(treatment, len(y))
     pred = pred.reshape(len(y), -1)
-    arm_codes = np.unique(codes[codes != 0]) if arms is None else np.asarray(arms)
-    if pred.shape[1] != len(arm_codes):
-        raise UpliftInputError(
-            f"uplift has {pred.shape[1]} column(s) but the data has arms {arm_codes.tolist()}"
-        )
+    present = np.unique(codes[codes != 0])
+    if arms is None:
+        arm_codes = present
+        if pred.shape[1] != len(arm_codes):
+            raise UpliftInputError(
+                f"uplift has {pred.shape[1]} column(s) but the scored rows have arms "
+                f"{arm_codes.tolist()}; pass arms= (the fitted model's arms_) to match columns "
+                "to arms by code"
+            )
+    else:
+        arm_codes = np.asarray(arms).astype(np.int64).ravel()
+        if pred.shape[1] != len(arm_codes):
+            raise UpliftInputError(
+                f"uplift has {pred.shape[1]} column(s) but the model has {len(arm_codes)} arm(s) "
+                f"{arm_codes.tolist()}"
+            )
+        unseen = sorted(set(present.tolist()) - set(arm_codes.tolist()))
+        if unseen:
+            raise UpliftInputError(
+                f"the scored rows hold arm(s) {unseen} that the model was not fitted on (its "
+                f"arms: {arm_codes.tolist()}); drop those rows or fit on data with those arms"
+            )
+        absent = [int(a) for a in arm_codes if a not in present]
+        if absent:
+            warnings.warn(
+                f"no scored rows of arm(s) {absent}: scoring the model's other arm(s) "
+                f"{[int(a) for a in arm_codes if a in present]} only",
+                UserWarning,
+                stacklevel=2,
+            )
     scores = []
     for column, arm in enumerate(arm_codes):
+        if arm not in present:
+            continue
         rows = (codes == 0) | (codes == arm)
         scores.append(
             float(_SCORES[metric](y[rows], pred[rows, column], (codes[rows] == arm).astype(int)))
@@ -191,16 +303,74 @@ def arm_scores(
     return scores
 
 
-def uplift_score(y_true: Any, uplift: Any, treatment: Any, metric: str = "qini") -> float:
-    """Mean over arms of ``metric`` (``qini``, ``auuc`` or ``uplift_at_30``), arm vs control."""
-    return float(np.mean(arm_scores(y_true, uplift, treatment, metric)))
+def uplift_score(
+    y_true: Any, uplift: Any, treatment: Any, metric: str = "qini", arms: Any = None,
+    stage: int = -1,
+) -> float:  # fmt: skip
+    """Mean over arms of ``metric`` (``qini``, ``auuc`` or ``uplift_at_30``), arm vs control
+    (``arms``: the fitted model's ``arms_``, one per column; see :func:`arm_scores`)."""
+    return float(np.mean(arm_scores(y_true, uplift, treatment, metric, arms=arms, stage=stage)))
 
 
-def uplift_scorer(metric: str = "qini") -> Callable:
+def _fitted_uplift_estimator(estimator: Any) -> Any:
+    """The fitted uplift estimator inside a Pipeline / search (or the estimator itself)."""
+    seen = 0
+    while not hasattr(estimator, "arms_") and seen < 20:
+        seen += 1
+        if hasattr(estimator, "steps"):
+            estimator = estimator.steps[-1][1]
+        elif hasattr(estimator, "best_estimator_"):
+            estimator = estimator.best_estimator_
+        elif hasattr(estimator, "estimator_"):
+            estimator = estimator.estimator_
+        else:
+            break
+    return estimator
+
+
+class UpliftScorer:
+    """A scikit-learn scorer ``scorer(estimator, X, y, treatment=...)``: the mean over the
+    fitted estimator's arms of ``metric``, each arm scored against control by arm code."""
+
+    def __init__(self, metric: str = "qini"):
+        self.metric = metric
+        self._treatment_request: bool | str | None = True
+
+    def __call__(self, estimator: Any, X: Any, y_true: Any, treatment: Any = None) -> float:
+        """Predict X with ``estimator`` and score the uplift against ``y_true`` and ``treatment``."""
+        if treatment is None:
+            raise UpliftInputError(
+                "uplift_scorer got no treatment: enable metadata routing "
+                "(sklearn.set_config(enable_metadata_routing=True)) and pass treatment= to fit"
+            )
+        uplift = estimator.predict(X)
+        fitted = _fitted_uplift_estimator(estimator)
+        return uplift_score(
+            y_true, uplift, treatment, self.metric, arms=getattr(fitted, "arms_", None),
+            stage=int(getattr(fitted, "scored_stage_", -1)),
+        )  # fmt: skip
+
+    def set_score_request(self, *, treatment: bool | str | None = True) -> UpliftScorer:
+        """Whether (or under which alias) the scorer requests ``treatment`` (routing)."""
+        self._treatment_request = treatment
+        return self
+
+    def get_metadata_routing(self) -> Any:
+        """scikit-learn metadata routing: the scorer's ``score`` requests ``treatment``."""
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="treatment", alias=self._treatment_request)
+        return request
+
+    def __repr__(self) -> str:
+        return f"uplift_scorer({self.metric!r})"
+
+
+def uplift_scorer(metric: str = "qini") -> UpliftScorer:
     """A scikit-learn scorer (for GridSearchCV, cross_validate) that receives the treatment
     through metadata routing; needs ``sklearn.set_config(enable_metadata_routing=True)``."""
     import sklearn
-    from sklearn.metrics import make_scorer
 
     if metric not in _SCORES:
         raise UpliftInputError(f"unknown uplift metric {metric!r}; known: {sorted(_SCORES)}")
@@ -209,7 +379,4 @@ def uplift_scorer(metric: str = "qini") -> Callable:
             "uplift_scorer needs scikit-learn metadata routing to receive the treatment: call "
             "sklearn.set_config(enable_metadata_routing=True) (or use sklearn.config_context)"
         )
-    scorer = make_scorer(
-        uplift_score, response_method="predict", greater_is_better=True, metric=metric
-    )
-    return scorer.set_score_request(treatment=True)
+    return UpliftScorer(metric)

@@ -20,7 +20,10 @@ scored on the evaluated stage;
 ``ecup_conversion_only`` is ECUP fitted on the last stage alone. ``tarnet_weight_average`` and
 ``efin_weight_average`` are TARNet and EFIN with their weights averaged; ``ecup_last_weights``
 and ``ecup_conversion_only_last_weights`` are ECUP keeping the last step's weights (as shipped
-before 2026-11-30). A card per seed goes to
+before 2026-11-30). Before anything is fitted the run checks that every peer it is to run can
+be imported (a named one that cannot is refused, naming the package; among the defaults it is
+left out with a warning) and, when the features have missing values, that every method can
+take them. A card per seed goes to
 ``docs/results/cards/``; Qini / uplift / decile PNGs of the first seed to ``plots_dir``.
 """
 
@@ -127,6 +130,14 @@ def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Calla
     return factories
 
 
+def known_methods() -> list[str]:
+    """Every method name ``shopml bench uplift --methods`` accepts."""
+    import pandas as pd
+
+    stub = UpliftData("", pd.DataFrame(), np.zeros(0, dtype=np.int64), {}, ("conversion",), {})
+    return sorted(method_factories(UpliftBenchSpec(data="preset"), stub))
+
+
 def evaluated_stage(spec: UpliftBenchSpec, data: UpliftData) -> str:
     """The stage whose uplift is scored."""
     stage = spec.outcome or ("conversion" if spec.data == "preset" else "visit")
@@ -138,6 +149,47 @@ def evaluated_stage(spec: UpliftBenchSpec, data: UpliftData) -> str:
 def default_methods(spec: UpliftBenchSpec) -> list[str]:
     """Methods run when none are named."""
     return PRESET_METHODS if spec.data == "preset" else OURS + PEER_NAMES
+
+
+def chosen_methods(spec: UpliftBenchSpec, console: Console) -> list[str]:
+    """The methods to run, checked before anything is fitted: a named peer whose library
+    cannot be imported is refused (ValueError naming the package and the methods needing it);
+    among the defaults such peers are left out with a printed warning."""
+    from shopml.uplift.peers import missing_peers
+
+    names = list(spec.methods or default_methods(spec))
+    missing = missing_peers(names)
+    if not missing:
+        return names
+    needs = "; ".join(f"{package} (for {', '.join(m)})" for package, m in missing.items())
+    if spec.methods is not None:
+        raise ValueError(
+            f"cannot import {needs}; pip install {' '.join(missing)} (shopml's 'marketing' "
+            "extra) or leave those methods out of --methods. Nothing was run"
+        )
+    skipped = {m for methods in missing.values() for m in methods}
+    console.print(
+        f"[yellow]warning:[/yellow] cannot import {needs}: running the other default methods "
+        f"without them (pip install {' '.join(missing)} to include them)",
+        soft_wrap=True,
+    )
+    return [name for name in names if name not in skipped]
+
+
+def check_missing_values(data: UpliftData, names: list[str], factories: dict) -> None:
+    """Before fitting: refuse methods that cannot take the data's missing feature values."""
+    blank = data.X.columns[data.X.isna().to_numpy().any(axis=0)].tolist()
+    if not blank:
+        return
+    refusing = [n for n in names if n in factories and not factories[n]()._accepts_nan()]
+    if refusing:
+        taking = ", ".join(n for n in names if n not in refusing)
+        raise ValueError(
+            f"the features have missing values (NaN) in {blank}; {', '.join(refusing)} cannot "
+            "take them (the networks need imputed features). Impute the file or choose "
+            "--methods among those that can" + (f" ({taking})" if taking else "")
+            + ". Nothing was run"
+        )
 
 
 def split(data: UpliftData, outcome: str, test_fraction: float, seed: int) -> tuple:
@@ -167,10 +219,10 @@ def run_method(
     uplift = estimator.predict(X[test])
     wall = time.perf_counter() - start
     y_test, t_test = data.labels[outcome][test], data.treatment[test]
+    arms = estimator.arms_  # the columns' arm codes (the split gives the test rows every arm)
     metrics = {
-        "qini": float(np.mean(arm_scores(y_test, uplift, t_test, "qini"))),
-        "auuc": float(np.mean(arm_scores(y_test, uplift, t_test, "auuc"))),
-        "uplift_at_30": float(np.mean(arm_scores(y_test, uplift, t_test, "uplift_at_30"))),
+        m: float(np.mean(arm_scores(y_test, uplift, t_test, m, arms=arms)))
+        for m in ("qini", "auuc", "uplift_at_30")
     }
     if data.truth is not None and outcome in data.truth:
         truth = data.truth[outcome][test]
@@ -235,17 +287,18 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
 
     all_runs: list[dict] = []
     data = None
+    names = chosen_methods(spec, console)
     for seed_number, seed in enumerate(spec.seeds):
         if data is None or spec.data == "preset":
             data = load_data(spec, seed)
             if seed_number == 0:
                 print_load_report(data.meta.get("load_report"), spec.path or spec.data, console)
         outcome = evaluated_stage(spec, data)
-        names = spec.methods or default_methods(spec)
         factories = method_factories(spec, data)
         unknown = [n for n in names if n not in factories]
         if unknown:
             raise ValueError(f"unknown uplift bench method(s) {unknown}; known: {sorted(factories)}")
+        check_missing_values(data, names, factories)
         train, test = split(data, outcome, spec.test_fraction, seed)
         results = []
         for name in names:

@@ -30,8 +30,21 @@ def bench_uplift(
         str | None, typer.Option(help="stage to score (default visit; conversion on the preset)")
     ] = None,
     seeds: Annotated[str, typer.Option(help="seeds of the random splits, e.g. 1..5")] = "1..5",
-    methods: Annotated[str | None, typer.Option(help="comma-separated methods (default all)")] = None,
-    units: Annotated[int, typer.Option(min=1, help="simulated units per seed (preset)")] = 30_000,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help="comma-separated methods. Default on --data: shopml's six (s_learner, "
+            "t_learner, x_learner, tarnet, efin, ecup) and the causalml / scikit-uplift peers "
+            "whose library can be imported; on --preset: s_learner, t_learner, tarnet, efin, "
+            "ecup, ecup_conversion_only. --list-methods lists every known method"
+        ),
+    ] = None,
+    list_methods: Annotated[
+        bool, typer.Option("--list-methods", help="list every known method and exit")
+    ] = False,
+    units: Annotated[
+        int | None, typer.Option(min=1, help="simulated units per seed (--preset only; 30000)")
+    ] = None,
     epochs: Annotated[
         int | None, typer.Option(min=1, help="max epochs of the neural models")
     ] = None,
@@ -53,8 +66,11 @@ def bench_uplift(
 ) -> None:
     """Uplift benchmark: Qini / AUUC (and PEHE on the preset) of every method over seeds."""
     from shopml.cli_support import parse_methods, parse_seeds
-    from shopml.uplift.bench import UpliftBenchSpec, run_bench
+    from shopml.uplift.bench import PRESET_UNITS, UpliftBenchSpec, known_methods, run_bench
 
+    if list_methods:
+        console.print("\n".join(known_methods()))
+        return
     if (data is None) == (preset is None):
         raise typer.BadParameter("give exactly one of --data hillstrom|criteo_uplift or --preset uplift")
     if preset is not None and preset != "uplift":
@@ -65,12 +81,17 @@ def bench_uplift(
         raise typer.BadParameter("--arms chooses Hillstrom's arms; it applies to --data hillstrom")
     if arms not in (None, "womens", "all"):
         raise typer.BadParameter(f"--arms must be womens or all, got {arms!r}")
+    if units is not None and data is not None:
+        raise typer.BadParameter(
+            "--units sets the simulated preset's size; it does not apply to --data (the file's "
+            "rows are used)"
+        )
     spec = UpliftBenchSpec(
         data="preset" if preset else str(data),
         path=path,
         arms=arms or "womens",
         outcome=outcome,
-        units=units,
+        units=units if units is not None else PRESET_UNITS,
         seeds=parse_seeds(seeds),
         methods=parse_methods(methods),  # known names depend on the data: checked by the bench
         card_dir=cards,

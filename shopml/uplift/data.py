@@ -7,6 +7,14 @@ preset, or a user's own log) becomes an :class:`UpliftData`: a float feature mat
 binary label per chain stage (``impression`` is the ``exposure`` column, any other stage is
 "has at least one event of that kind"), and — for simulated data — the true per-unit effect
 of every arm at every stage.
+
+One-hot columns: a categorical feature gets a column per category present in the log (a blank
+value is the category ``<missing>``), so two files of another source can give different
+columns - keep ``UpliftData.X`` as a DataFrame (scikit-learn then checks the column names
+between fit and predict) rather than ``.to_numpy()``. Hillstrom files are encoded on the data
+set's documented categories (:data:`HILLSTROM_FEATURE_CATEGORIES`): every Hillstrom-layout file
+gives the same 21 columns in the same order, a category the file lacks is a column of zeros, a
+blank value is zeros in that feature's columns, a value outside the list is an error.
 """
 
 from __future__ import annotations
@@ -18,6 +26,11 @@ import numpy as np
 import pandas as pd
 
 from shopml.data.eventlog import NO_EVENT, EventLog
+from shopml.data.loaders.uplift import (
+    HILLSTROM_CATEGORIES,
+    HILLSTROM_FLAG_FEATURES,
+    MISSING_CATEGORY,
+)
 from shopml.uplift.base import UpliftInputError
 
 #: chain stages per source
@@ -26,6 +39,10 @@ CRITEO_STAGES = ("visit", "conversion")
 SIMULATOR_STAGES = ("impression", "click", "conversion")
 #: Hillstrom arm codes in the loader: 0 No E-Mail, 1 Mens E-Mail, 2 Womens E-Mail
 HILLSTROM_WOMENS = 2
+#: every Hillstrom file is one-hot encoded on the data set's documented categories
+HILLSTROM_FEATURE_CATEGORIES = {
+    **HILLSTROM_CATEGORIES, **{flag: ["0", "1"] for flag in HILLSTROM_FLAG_FEATURES}
+}
 
 
 @dataclass
@@ -77,11 +94,36 @@ class UpliftData:
         return sub
 
 
+def _one_hot(
+    values: np.ndarray, feature: str, name: str, categories: list[str] | None
+) -> pd.DataFrame:
+    """One column per category of a feature: the fixed ``categories`` when given (a blank value
+    is all zeros, an unknown one an error), else the categories present (blank: ``<missing>``)."""
+    text = pd.Series(values).astype("string").str.strip()
+    text = text.mask(text.isna() | (text == ""), MISSING_CATEGORY)
+    if categories is None:
+        return pd.get_dummies(pd.Categorical(text.to_numpy()), prefix=feature, dtype=np.float64)
+    unknown = ~(text.isin(categories) | (text == MISSING_CATEGORY)).to_numpy()
+    if unknown.any():
+        row = int(np.flatnonzero(unknown)[0])
+        raise UpliftInputError(
+            f"{name}: feature {feature!r}, row {row}: {text.iloc[row]!r} is not one of its "
+            f"categories {categories} ({int(unknown.sum())} such row(s))"
+        )
+    codes = pd.Categorical(text.to_numpy(), categories=categories)
+    return pd.get_dummies(codes, prefix=feature, dtype=np.float64)
+
+
 def from_eventlog(
-    log: EventLog, stages: tuple[str, ...], name: str, truth: pd.DataFrame | None = None
+    log: EventLog,
+    stages: tuple[str, ...],
+    name: str,
+    truth: pd.DataFrame | None = None,
+    categories: dict[str, list[str]] | None = None,
 ) -> UpliftData:
     """Features, treatment, stage labels (and, from the truth's columns ``tau_<stage>_arm<a>``
-    and ``p_<stage>_arm0``, the true effects and control probabilities) of a log."""
+    and ``p_<stage>_arm0``, the true effects and control probabilities) of a log;
+    ``categories``: fixed one-hot categories of some categorical features."""
     if "treatment" not in log.clicks.column_names:
         raise UpliftInputError(f"{name}: clicks has no 'treatment' column; not an uplift log")
     treatment = log.column("treatment").astype(np.int64)
@@ -91,8 +133,8 @@ def from_eventlog(
         if feature.kind == "numeric":
             parts.append(pd.DataFrame({feature.name: values.astype(np.float64)}))
         elif feature.kind == "categorical":
-            codes = pd.Categorical(pd.Series(values).astype("string").fillna("<missing>"))
-            parts.append(pd.get_dummies(codes, prefix=feature.name, dtype=np.float64))
+            fixed = (categories or {}).get(feature.name)
+            parts.append(_one_hot(values, feature.name, name, fixed))
     if not parts:
         raise UpliftInputError(f"{name}: the log declares no numeric or categorical features")
     X = pd.concat(parts, axis=1)
@@ -130,7 +172,9 @@ def hillstrom_data(path: str | Path | None = None, arms: str = "womens") -> Upli
 
     if arms not in ("womens", "all"):
         raise UpliftInputError(f"arms must be 'womens' or 'all', got {arms!r}")
-    data = from_eventlog(load("hillstrom", path), HILLSTROM_STAGES, "hillstrom")
+    data = from_eventlog(
+        load("hillstrom", path), HILLSTROM_STAGES, "hillstrom", categories=HILLSTROM_FEATURE_CATEGORIES
+    )
     return data.select_arm(HILLSTROM_WOMENS) if arms == "womens" else data
 
 

@@ -21,9 +21,11 @@ y_k = 1 if the unit reached stage k). Two parts, as in the paper:
   clicked units only), and the uplift of stage k is
   τ_k,a(x) = P(y_k = 1 | x, a) − P(y_k = 1 | x, 0).
 
-``predict`` returns the uplift of ``target_stage`` (default the last stage);
-``predict_stages`` returns all stages. ``chain=False`` keeps only the last label column
-(conversion-only modelling, the ablation of the paper's chain-bias claim). Deviations: small
+``predict`` returns the uplift of ``target_stage`` (default the last stage; checked against the
+label's number of stages in ``fit``, before training, and stored as the label column index
+``scored_stage_``, which ``uplift_scorer`` scores against); ``predict_stages`` returns all
+stages. ``chain=False`` keeps only the last label column (conversion-only modelling, the
+ablation of the paper's chain-bias claim); ``target_stage`` must then be the last stage. Deviations: small
 CPU-sized towers; the paper's task-prior attention is reduced to concatenating the task
 embedding and the previous stage's state into each tower. Training: the weights are averaged
 (``weight_average=True``, the default since 2026-11-30: validate and keep a moving average of
@@ -85,7 +87,24 @@ class ECUP(NeuralUpliftEstimator):
         labels = y.reshape(len(y), -1)
         if not np.isin(labels, (0.0, 1.0)).all():
             raise UpliftInputError("ECUP needs binary chain labels (0/1 per stage)")
+        self.scored_stage_ = self._check_target_stage(labels.shape[1])
         return labels if self.chain else labels[:, -1:]
+
+    def _check_target_stage(self, n_stages: int) -> int:
+        """The label column ``predict`` estimates (checked against y's stages before training)."""
+        stage = int(self.target_stage)
+        if not -n_stages <= stage < n_stages:
+            raise UpliftInputError(
+                f"ECUP: target_stage={stage} but y has {n_stages} stage column(s) (use 0.."
+                f"{n_stages - 1}, or -1 for the last)"
+            )
+        if not self.chain and stage % n_stages != n_stages - 1:
+            raise UpliftInputError(
+                f"ECUP: chain=False models the last stage alone, so target_stage must be the "
+                f"last stage (-1 or {n_stages - 1}), got {stage}; use chain=True to predict an "
+                "earlier stage"
+            )
+        return stage % n_stages
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> nn.Module:
         return ECUPModule(n_features, n_arms, n_stages, int(self.embed_dim), int(self.hidden))

@@ -13,7 +13,9 @@ control 0, μ_a(x) = E[Y | X = x, T = a]:
   {0, a} (the arm's share of those rows by default — randomised data — or a classifier).
 
 A classifier base model contributes ``predict_proba[:, 1]`` (binary outcomes), a regressor
-``predict``. The default base model is a small histogram gradient-boosting regressor, which
+``predict``. Missing feature values (NaN) pass through to the models when every model the
+learner fits takes them itself (scikit-learn's ``allow_nan`` tag: HistGradientBoosting does);
+otherwise ``fit`` / ``predict`` stop with an error naming the columns with NaN. The default base model is a small histogram gradient-boosting regressor, which
 estimates E[Y | x] for binary and real outcomes alike.
 """
 
@@ -25,7 +27,7 @@ import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from shopml.uplift.base import UpliftEstimator, UpliftInputError, register_method
+from shopml.uplift.base import UpliftEstimator, UpliftInputError, allows_nan, register_method
 
 
 def _default_base() -> HistGradientBoostingRegressor:
@@ -54,6 +56,21 @@ def _response(model: Any, X: np.ndarray) -> np.ndarray:
 class _MetaLearner(UpliftEstimator):
     def _base(self) -> Any:
         return _default_base() if self.base_estimator is None else self.base_estimator
+
+    def _models(self) -> list[Any]:
+        """Every model fitted on the features (all must take NaN for NaN to pass)."""
+        return [self._base()]
+
+    def _accepts_nan(self) -> bool:
+        return all(allows_nan(model) for model in self._models())
+
+    def _nan_advice(self) -> str:
+        refusing = sorted({type(m).__name__ for m in self._models() if not allows_nan(m)})
+        return (
+            f"{type(self).__name__}: its model(s) {', '.join(refusing)} cannot take missing "
+            "feature values (NaN); impute them first or use base models that handle them (e.g. "
+            "HistGradientBoostingClassifier / Regressor, the default)"
+        )
 
 
 @register_method("s_learner")
@@ -111,6 +128,10 @@ class XLearner(_MetaLearner):
         self.base_estimator = base_estimator
         self.effect_estimator = effect_estimator
         self.propensity_estimator = propensity_estimator
+
+    def _models(self) -> list[Any]:
+        models = [self._base(), self._effect_model()]
+        return models + ([self.propensity_estimator] if self.propensity_estimator is not None else [])
 
     def _effect_model(self) -> Any:
         if self.effect_estimator is not None:

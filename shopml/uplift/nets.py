@@ -20,6 +20,8 @@ moves it, while at 30,000 EFIN over-fits. TARNet with it (fresh worlds) is level
 and on Hillstrom and better at 100,000 and 1,000,000. So it is ECUP's default and off for EFIN
 and TARNet (docs/marketing.md, "ECUP with averaged weights"). The thread
 budget is the caller's (``torch.set_num_threads``). Uplift of arm a = output(a) − output(control).
+The networks need imputed features: a NaN in X stops ``fit`` / ``predict`` with an error naming
+the columns that hold NaN.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ def mlp(sizes: list[int], out: int | None = None) -> Any:
 
 class NeuralUpliftEstimator(UpliftEstimator):
     """Base class of the torch estimators: fit loop, standardisation, per-arm outputs."""
+
+    def _nan_advice(self) -> str:
+        return (
+            f"{type(self).__name__} needs imputed features: the network cannot take missing "
+            "values (NaN); impute them first (e.g. sklearn.impute.SimpleImputer in a Pipeline)"
+        )
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define _build")

@@ -2,7 +2,9 @@
 
 Used by ``shopml bench uplift`` so the libraries users reach for today run on exactly the same
 splits, features and base model as shopml's learners. Both are optional (the ``marketing``
-extra); a missing library raises a clear error naming the package to install.
+extra); a missing library raises a clear error naming the package to install, and
+``shopml bench uplift`` checks (:func:`missing_peers`) that every peer it is to run can be
+imported before it fits anything.
 
 * causalml (Uber, ``causalml.inference.meta``): ``BaseSClassifier``, ``BaseTClassifier``,
   ``BaseXClassifier`` — multi-treatment natively (``control_name=0``); the X-learner gets the
@@ -10,10 +12,15 @@ extra); a missing library raises a clear error naming the package to install.
 * scikit-uplift (``sklift.models``): ``SoloModel`` (S), ``TwoModels`` (T, vanilla),
   ``ClassTransformation`` — binary treatment only, so with several arms one model is fitted
   per arm on that arm's and the control rows (the usual way to use sklift on multi-arm tests).
+
+Missing feature values (NaN) reach scikit-uplift's models when the base model takes them (its
+``allow_nan`` tag); causalml's learners are given none (not tried with NaN here): they stop with
+a clear error naming the columns with NaN.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -21,12 +28,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from shopml.uplift.base import UpliftEstimator, UpliftInputError
+from shopml.uplift.base import UpliftEstimator, UpliftInputError, allows_nan
 
 
 def _require(module: str, package: str) -> Any:
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -35,10 +40,36 @@ def _require(module: str, package: str) -> Any:
         ) from exc
 
 
+def importable(module: str) -> bool:
+    """Whether ``module`` can be imported (its library is installed and loads)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def missing_peers(names: list[str]) -> dict[str, list[str]]:
+    """Package → the named peer methods needing it, for each package that cannot be imported."""
+    missing: dict[str, list[str]] = {}
+    for name in names:
+        if name in PEER_MODULES:
+            module, package = PEER_MODULES[name]
+            if package in missing or not importable(module):
+                missing.setdefault(package, []).append(name)
+    return missing
+
+
 class _Peer(UpliftEstimator):
     def __init__(self, learner: str, base_estimator: Any):
         self.learner = learner
         self.base_estimator = base_estimator
+
+    def _nan_advice(self) -> str:
+        return (
+            f"{type(self).__name__} ({self.learner}) with {type(self.base_estimator).__name__} "
+            "cannot take missing feature values (NaN); impute them first"
+        )
 
 
 class CausalMLLearner(_Peer):
@@ -80,6 +111,9 @@ class CausalMLLearner(_Peer):
 class SkliftLearner(_Peer):
     """scikit-uplift's SoloModel / TwoModels / ClassTransformation, one model per arm."""
 
+    def _accepts_nan(self) -> bool:
+        return allows_nan(self.base_estimator)  # sklift hands X to the base model as it is
+
     def _one(self) -> Any:
         models = _require("sklift.models", "scikit-uplift")
         base = self.base_estimator
@@ -102,6 +136,15 @@ class SkliftLearner(_Peer):
     def _predict(self, X: np.ndarray) -> np.ndarray:
         return np.column_stack([m.predict(X) for m in self.models_])
 
+
+#: bench name -> (the module it imports, the package that provides it)
+PEER_MODULES: dict[str, tuple[str, str]] = {
+    **{f"causalml_{k}_learner": ("causalml.inference.meta", "causalml") for k in "stx"},
+    **{
+        f"sklift_{k}": ("sklift.models", "scikit-uplift")
+        for k in ("s_learner", "t_learner", "class_transformation")
+    },
+}
 
 #: bench name -> factory(base classifier)
 PEERS: dict[str, Callable[[Any], UpliftEstimator]] = {

@@ -3,6 +3,7 @@ benchmark's cards and the CLI."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -12,9 +13,13 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from shopml.cli import app
+from shopml.data import load
+from shopml.data.loaders import DatasetError
+from shopml.data.loaders.uplift import hillstrom_frame
 from shopml.data.samples import sample_path
+from shopml.uplift.base import UpliftInputError
 from shopml.uplift.bench import UpliftBenchSpec, run_bench
-from shopml.uplift.data import criteo_data, hillstrom_data, simulated_data
+from shopml.uplift.data import criteo_data, from_eventlog, hillstrom_data, simulated_data
 from shopml.uplift.plots import save_uplift_plots
 
 
@@ -198,3 +203,167 @@ def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
     dataset = json.loads(card_path.read_text())["dataset"]
     assert dataset["rows"] == 999
     assert dataset["load_report"]["rejected"] == {"missing treatment/conversion/visit/exposure": 1}
+
+
+def test_criteo_blank_features_are_kept_as_nan_and_noted(tmp_path):
+    lines = sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    for row in (3, 8):
+        cells = lines[row].split(",")
+        cells[header.index("f3")] = ""
+        lines[row] = ",".join(cells)
+    edited = tmp_path / "criteo.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    data = criteo_data(edited)
+    assert int(data.X["f3"].isna().sum()) == 2
+    assert "f3: 2 blank value(s), kept as missing (NaN)" in data.meta["load_report"]["notes"]
+
+
+def _hillstrom_part(tmp_path, rows: int = 400, blank_zip_row: int | None = 3, edit=None):
+    """The sample's first rows without the '7) $1,000 +' history segment (one zip code blank)."""
+    lines = sample_path("hillstrom/hillstrom.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    kept = [line for line in lines[1 : rows + 1] if "7) $1,000 +" not in line]
+    cells = [next(csv.reader([line])) for line in kept]
+    if blank_zip_row is not None:
+        cells[blank_zip_row][header.index("zip_code")] = ""
+    if edit is not None:
+        edit(header, cells)
+    path = tmp_path / "hillstrom-part.csv"
+    with path.open("w", newline="") as handle:
+        csv.writer(handle).writerows([header, *cells])
+    return path
+
+
+def test_every_hillstrom_file_gives_the_same_columns(tmp_path):
+    full = hillstrom_data(arms="all")
+    part = hillstrom_data(_hillstrom_part(tmp_path), arms="all")
+    assert list(part.X.columns) == list(full.X.columns)
+    assert part.X["history_segment_7) $1,000 +"].eq(0).all()  # absent category: zeros
+    zip_columns = [c for c in part.X.columns if c.startswith("zip_code_")]
+    assert part.X.loc[3, zip_columns].eq(0).all()  # blank: zeros in that feature's columns
+    assert part.X[zip_columns].sum(axis=1).drop(index=3).eq(1).all()
+    assert "zip_code: 1 blank value(s), category '<missing>'" in part.meta["load_report"]["notes"]
+    frame, *_ = hillstrom_frame(_hillstrom_part(tmp_path))
+    full_frame, *_ = hillstrom_frame()
+    assert list(frame.columns) == list(full_frame.columns)
+
+
+def test_a_blank_category_is_named_missing_outside_hillstrom(tmp_path):
+    log = load("hillstrom", _hillstrom_part(tmp_path))
+    data = from_eventlog(log, ("visit", "conversion"), "own file")  # no fixed categories
+    assert "zip_code_<missing>" in data.X.columns and "zip_code_" not in data.X.columns
+    assert data.X["zip_code_<missing>"].sum() == 1
+
+
+def test_a_hillstrom_category_outside_the_documented_list_is_refused(tmp_path):
+    def typo(header, cells):
+        cells[5][header.index("channel")] = "Webb"
+
+    path = _hillstrom_part(tmp_path, edit=typo)
+    with pytest.raises(UpliftInputError, match=r"'channel', row 5: 'Webb' is not one of"):
+        hillstrom_data(path, arms="all")
+    with pytest.raises(DatasetError, match="'Webb' is not one of Hillstrom's categories"):
+        hillstrom_frame(path)
+
+
+def _without(monkeypatch, *modules):
+    """Make the peer libraries' modules look uninstalled (whatever this machine has)."""
+    import shopml.uplift.peers as peers
+
+    monkeypatch.setattr(peers, "importable", lambda module: module not in modules)
+
+
+def _no_fitting(monkeypatch):
+    import shopml.uplift.bench as bench
+
+    def fitted(*args, **kwargs):
+        raise AssertionError("a method was fitted before the peers were checked")
+
+    monkeypatch.setattr(bench, "run_method", fitted)
+
+
+def test_named_peers_that_cannot_be_imported_are_refused_before_any_fit(tmp_path, monkeypatch):
+    _without(monkeypatch, "causalml.inference.meta")
+    _no_fitting(monkeypatch)
+    cards = tmp_path / "cards"
+    result = CliRunner().invoke(
+        app,
+        ["bench", "uplift", "--data", "hillstrom", str(_hillstrom_part(tmp_path)), "--seeds", "1",
+         "--methods", "s_learner,sklift_s_learner,causalml_s_learner,causalml_x_learner",
+         "--cards", str(cards)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "cannot import causalml (for causalml_s_learner, causalml_x_learner)" in text
+    assert "pip install causalml" in text and "Nothing was run" in text
+    assert not cards.exists()
+
+
+def test_default_peers_that_cannot_be_imported_are_skipped_with_a_warning(tmp_path, monkeypatch):
+    import shopml.uplift.bench as bench
+
+    _without(monkeypatch, "causalml.inference.meta", "sklift.models")
+    monkeypatch.setattr(bench, "OURS", ["s_learner"])  # keep the run small
+    console = Console(record=True, width=200)
+    spec = UpliftBenchSpec(
+        data="hillstrom", path=_hillstrom_part(tmp_path, rows=1500), seeds=[1],
+        card_dir=tmp_path / "cards",
+    )  # fmt: skip
+    (run,) = run_bench(spec, console, progress=False)
+    assert [r["method"] for r in run["results"]] == ["s_learner"]
+    text = " ".join(console.export_text().split())
+    assert "warning: cannot import causalml (for causalml_s_learner" in text
+    assert "scikit-uplift (for sklift_s_learner, sklift_t_learner, sklift_class_transformation)" in text
+
+
+def test_methods_that_cannot_take_missing_features_are_refused_before_any_fit(tmp_path):
+    lines = sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[4].split(",")
+    cells[header.index("f3")] = ""
+    lines[4] = ",".join(cells)
+    edited = tmp_path / "criteo.csv"
+    edited.write_text("\n".join(lines) + "\n")
+    spec = UpliftBenchSpec(
+        data="criteo_uplift", path=edited, seeds=[1], methods=["s_learner", "tarnet"],
+        write_cards=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"NaN\) in \['f3'\]; tarnet cannot take them.*\(s_learner\)"):
+        run_bench(spec, Console(record=True), progress=False)
+    spec.methods = ["s_learner"]
+    (run,) = run_bench(spec, Console(record=True), progress=False)
+    assert np.isfinite(run["results"][0]["metrics"]["qini"])
+
+
+def test_methods_help_states_the_real_defaults_and_list_methods_lists_them(tmp_path):
+    import typing
+
+    from shopml.uplift.bench import (
+        OURS,
+        PEER_NAMES,
+        PRESET_METHODS,
+        known_methods,
+        method_factories,
+    )
+    from shopml.uplift.cli import bench_uplift
+
+    hints = typing.get_type_hints(bench_uplift, include_extras=True)
+    text = hints["methods"].__metadata__[0].help
+    assert "default all" not in text and "--list-methods" in text
+    assert f"({', '.join(OURS)})" in text and f"--preset: {', '.join(PRESET_METHODS)}." in text
+    data = simulated_data(500, seed=1)
+    assert known_methods() == sorted(method_factories(UpliftBenchSpec(data="preset"), data))
+    assert set(OURS + PEER_NAMES + PRESET_METHODS) <= set(known_methods())
+    result = CliRunner().invoke(app, ["bench", "uplift", "--list-methods"])
+    assert result.exit_code == 0 and result.output.split() == known_methods()
+
+
+def test_units_apply_to_the_preset_only(tmp_path):
+    result = CliRunner().invoke(
+        app, ["bench", "uplift", "--data", "hillstrom", "--units", "5000", "--cards", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "--units sets the simulated preset's size; it does not apply to --data" in text
+    assert not list(tmp_path.iterdir())

@@ -4,9 +4,11 @@ through metadata routing, estimator checks), multi-arm shapes and clear errors."
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn
 from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -327,3 +329,176 @@ CHECKED = [
 @parametrize_with_checks(CHECKED, expected_failed_checks=lambda est: NOT_APPLICABLE)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["control", "a", "b"]),
+        pd.Categorical(["control", "a", "b"]),
+    ],
+    ids=["strings", "categorical"],
+)
+@pytest.mark.parametrize("estimator", [SLearner(LinearRegression()), TLearner(DummyRegressor())])
+def test_string_treatment_labels_are_refused_with_the_row_and_a_fix(labels, estimator):
+    X, y = np.zeros((6, 1)), np.array([0, 1, 0, 1, 0, 1.0])
+    treatment = np.asarray(labels)[[0, 1, 2, 0, 1, 2]]
+    with pytest.raises(UpliftInputError, match=r"treatment .*row 0 is 'control'.*integer arm codes"):
+        estimator.fit(X, y, treatment=treatment)
+
+
+
+@pytest.mark.parametrize("name", ["s_learner", "t_learner", "x_learner", "tarnet", "efin", "ecup"])
+def test_sample_weight_is_refused_as_unsupported(name):
+    X, y, t = _arms_data(60)
+    with pytest.raises(UpliftInputError, match="sample_weight is not supported"):
+        get_method(name)().fit(X, y, treatment=t, sample_weight=np.ones(60))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        get_method(name)().fit(X, y, treatment=t, weights=np.ones(60))
+
+
+def _arm_code_data(n: int = 1500, seed: int = 0):
+    """Arms 1 and 3 (no arm 2): arm 1 has an effect where x0 > 0, arm 3 where x1 > 0."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    t = np.array([0, 1, 3])[np.arange(n) % 3]
+    p = 0.1 + 0.4 * ((t == 1) & (X[:, 0] > 0)) + 0.4 * ((t == 3) & (X[:, 1] > 0))
+    return X, (rng.uniform(size=n) < p).astype(float), t
+
+
+def test_arm_scores_match_columns_to_rows_by_arm_code():
+    X, y, t = _arm_code_data()
+    uplift = np.column_stack([X[:, 0], X[:, 1]])  # the fitted arms [1, 3]
+    both = arm_scores(y, uplift, t, arms=[1, 3])
+    assert both == arm_scores(y, uplift, t)  # every fitted arm present: same as by position
+    only_arm3 = t != 1
+    with pytest.warns(UserWarning, match=r"no scored rows of arm\(s\) \[1\]"):
+        scores = arm_scores(y[only_arm3], uplift[only_arm3], t[only_arm3], arms=[1, 3])
+    assert scores == [pytest.approx(both[1])]  # arm 3's column, not arm 1's
+    # rows of an arm the model never saw, or a column per arm missing: refused
+    with pytest.raises(UpliftInputError, match=r"arm\(s\) \[2\] that the model was not fitted on"):
+        arm_scores(y, uplift, np.where(t == 3, 2, t), arms=[1, 3])
+    with pytest.raises(UpliftInputError, match=r"1 column\(s\) but the model has 2 arm\(s\)"):
+        arm_scores(y, uplift[:, :1], t, arms=[1, 3])
+
+
+def test_scorer_scores_by_the_fitted_arms():
+    X, y, t = _arm_code_data()
+    model = TLearner(LinearRegression()).fit(X, y, treatment=t)
+    only_arm3 = t != 1
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = uplift_scorer("qini")
+    with pytest.warns(UserWarning, match="no scored rows"):
+        score = scorer(model, X[only_arm3], y[only_arm3], treatment=t[only_arm3])
+    expected = arm_scores(y, model.predict(X), t, arms=[1, 3])[1]
+    assert score == pytest.approx(expected)
+    assert score > 0.05  # the arm-3 column against the arm-3 rows
+    with pytest.raises(UpliftInputError, match="not fitted on"):
+        scorer(model, X, y, treatment=np.where(t == 3, 2, t))
+
+
+def test_cross_validation_scores_a_fold_without_one_arm():
+    """Arm 3 only in the last two thirds: the first test fold lacks it, its model has it."""
+    from sklearn.model_selection import KFold, cross_validate
+
+    X, y, t = _arm_code_data(1500)
+    t[:500] = np.where(t[:500] == 3, 1, t[:500])
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = TLearner(LinearRegression()).set_fit_request(treatment=True)
+        with pytest.warns(UserWarning, match=r"no scored rows of arm\(s\) \[3\]"):
+            result = cross_validate(
+                model, X, y, params={"treatment": t}, scoring=uplift_scorer("qini"),
+                cv=KFold(3), error_score="raise",
+            )  # fmt: skip
+    assert np.isfinite(result["test_score"]).all()
+
+
+def _chain_data(n: int = 400):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 3))
+    t = np.arange(n) % 2
+    click = (rng.uniform(size=n) < 0.3 + 0.3 * t * (X[:, 0] > 0)).astype(float)
+    conversion = click * (rng.uniform(size=n) < 0.3 + 0.4 * (X[:, 1] > 0))
+    return X, np.column_stack([click, conversion]), t
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"target_stage": 5}, r"target_stage=5 but y has 2 stage column\(s\)"),
+        ({"target_stage": -3}, r"target_stage=-3 but y has 2 stage column\(s\)"),
+        ({"chain": False, "target_stage": 0}, "chain=False models the last stage alone"),
+    ],
+)
+def test_ecup_target_stage_is_checked_before_training(params, message, monkeypatch):
+    X, chain, t = _chain_data()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking target_stage")
+
+    monkeypatch.setattr(ECUP, "_build", no_training)
+    with pytest.raises(UpliftInputError, match=message):
+        ECUP(epochs=1, **params).fit(X, chain, treatment=t)
+
+
+def test_ecup_last_stage_may_be_named_without_the_chain():
+    X, chain, t = _chain_data()
+    for stage in (-1, 1):
+        model = ECUP(epochs=1, chain=False, target_stage=stage).fit(X, chain, treatment=t)
+        assert model.scored_stage_ == 1
+
+
+def test_scorer_scores_ecup_against_the_stage_it_predicts():
+    X, chain, t = _chain_data()
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = uplift_scorer("qini")
+    for stage in (0, 1):
+        model = ECUP(epochs=2, target_stage=stage).fit(X, chain, treatment=t)
+        assert model.scored_stage_ == stage
+        expected = arm_scores(chain[:, stage], model.predict(X), t, arms=model.arms_)[0]
+        assert scorer(model, X, chain, treatment=t) == pytest.approx(expected)
+    assert expected != pytest.approx(arm_scores(chain[:, 0], model.predict(X), t)[0])
+
+
+def _with_nan(n: int = 600):
+    X, y, t = _arms_data(n)
+    X = X.copy()
+    X[::7, 2] = np.nan
+    return X, y, t
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        SLearner(),
+        TLearner(HistGradientBoostingClassifier(max_iter=10)),
+        XLearner(HistGradientBoostingClassifier(max_iter=10)),
+        SLearner(HistGradientBoostingClassifier(max_iter=10)),
+    ],
+    ids=["s_default", "t_hgb_classifier", "x_hgb_classifier", "s_hgb_classifier"],
+)
+def test_missing_features_reach_a_base_model_that_takes_them(estimator):
+    X, y, t = _with_nan()
+    uplift = estimator.fit(X, y, treatment=t).predict(X)
+    assert uplift.shape == (600, 2) and np.isfinite(uplift).all()
+
+
+def test_missing_features_are_refused_naming_the_columns_and_the_model():
+    X, y, t = _with_nan()
+    frame = pd.DataFrame(X, columns=["a", "b", "blank_c", "d"])
+    with pytest.raises(UpliftInputError, match=r"LinearRegression cannot take missing .* blank_c \(86 rows\)"):
+        SLearner(LinearRegression()).fit(frame, y, treatment=t)
+    with pytest.raises(UpliftInputError, match=r"DummyRegressor, LinearRegression cannot .*column 2"):
+        XLearner(DummyRegressor(), effect_estimator=LinearRegression()).fit(X, y, treatment=t)
+    # a model fitted on complete rows refuses NaN at predict the same way
+    fitted = TLearner(LinearRegression()).fit(np.nan_to_num(X), y, treatment=t)
+    with pytest.raises(UpliftInputError, match="NaN"):
+        fitted.predict(X)
+
+
+@pytest.mark.parametrize("name", ["tarnet", "efin", "ecup"])
+def test_networks_say_they_need_imputed_features(name):
+    X, y, t = _with_nan()
+    frame = pd.DataFrame(X, columns=["a", "b", "blank_c", "d"])
+    with pytest.raises(UpliftInputError, match=r"needs imputed features.*blank_c \(86 rows\)"):
+        get_method(name)(epochs=1).fit(frame, y, treatment=t)

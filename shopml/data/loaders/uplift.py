@@ -10,10 +10,13 @@
     "Mens E-Mail", 2 = "Womens E-Mail" (``spec.meta["treatment_arms"]``), ``exposure`` = 1;
     events ``visit`` at start + 1 s, ``conversion`` at start + 2 s and ``pay`` (amount =
     spend) at start + 2 s for converters. Features: recency, history numeric;
-    history_segment, zip_code, channel categorical strings; mens, womens, newbie
+    history_segment, zip_code, channel categorical strings (a blank value becomes the category
+    ``"<missing>"``, counted per column in the load report's notes); mens, womens, newbie
     categorical 0/1. ``spend > 0`` without a conversion is reported (no pay event made).
     :func:`hillstrom_frame` gives the sklearn-style view (X, treatment, visit, conversion,
-    spend).
+    spend); its one-hot columns are the documented categories (``HILLSTROM_CATEGORIES``),
+    whichever of them a file holds, so every Hillstrom file gives the same columns (a blank
+    value: all zeros in that feature's columns; a value outside the list: an error).
 
 ``criteo_uplift`` - Criteo Uplift Modeling dataset v2.1 (Diemert et al., "A Large Scale
     Benchmark for Uplift Modeling", AdKDD 2018; CC BY-NC-SA 4.0, non-commercial): 13.9 M rows
@@ -23,7 +26,8 @@
     0 = control / 1 = treated, exposure as given, f0..f11 numeric features, events ``visit``
     (start + 1 s) and ``conversion`` (start + 2 s); no amounts in this dataset, so no pay
     events. Malformed lines (wrong field count) are skipped and counted; blank lines dropped
-    and counted.
+    and counted; rows missing a label column rejected and counted; blank feature values kept
+    as missing (NaN) and counted per column in the load report's notes.
 """
 
 from __future__ import annotations
@@ -73,6 +77,18 @@ HILLSTROM_COLUMNS = [
     "spend",
 ]
 HILLSTROM_STRING_FEATURES = ["history_segment", "zip_code", "channel"]
+#: the documented categories of Hillstrom's string features (the data set's own spelling,
+#: "Surburban" included), in the sorted order their one-hot columns take
+HILLSTROM_CATEGORIES = {
+    "history_segment": [
+        "1) $0 - $100", "2) $100 - $200", "3) $200 - $350", "4) $350 - $500",
+        "5) $500 - $750", "6) $750 - $1,000", "7) $1,000 +",
+    ],
+    "zip_code": ["Rural", "Surburban", "Urban"],
+    "channel": ["Multichannel", "Phone", "Web"],
+}  # fmt: skip
+#: the category a blank value of a string feature becomes (Hillstrom, uplift features)
+MISSING_CATEGORY = "<missing>"
 HILLSTROM_FLAG_FEATURES = ["mens", "womens", "newbie"]
 HILLSTROM_NUMERIC_FEATURES = ["recency", "history"]
 CRITEO_UPLIFT_FEATURES = [f"f{i}" for i in range(12)]
@@ -140,8 +156,13 @@ def hillstrom(path: str | Path, *, start: int = HILLSTROM_START) -> EventLog:
         arrays[name] = to_float64(df, name, file, allow_missing=False)
         features.append(Feature(name=name, kind="numeric", group="user"))
     for name in HILLSTROM_STRING_FEATURES:
+        values = df[name].astype("string").str.strip()
+        blank = (values.isna() | (values == "")).to_numpy()
+        if blank.any():
+            report.note(f"{name}: {int(blank.sum())} blank value(s), category {MISSING_CATEGORY!r}")
+            values = values.mask(blank, MISSING_CATEGORY)
         arrays[name], feature = categorical_feature(
-            df[name], name, report, group="user", as_strings=True
+            values, name, report, group="user", as_strings=True
         )
         features.append(feature)
     for name in HILLSTROM_FLAG_FEATURES:
@@ -198,7 +219,15 @@ def hillstrom_frame(
     for name in HILLSTROM_FLAG_FEATURES:
         X[name] = _binary(df, name, file)
     for name in HILLSTROM_STRING_FEATURES:
-        X[name] = pd.Categorical(df[name].astype("string").str.strip().to_numpy())
+        values = df[name].astype("string").str.strip()
+        known = values.isna() | (values == "") | values.isin(HILLSTROM_CATEGORIES[name])
+        if not known.all():
+            pos = int(np.flatnonzero(~known.to_numpy())[0])
+            raise DatasetError(
+                f"{file}: {row_label(df, pos)}, column {name!r}: {df[name].iloc[pos]!r} is not "
+                f"one of Hillstrom's categories {HILLSTROM_CATEGORIES[name]}"
+            )
+        X[name] = pd.Categorical(values.to_numpy(), categories=HILLSTROM_CATEGORIES[name])
     if one_hot:
         X = pd.get_dummies(X, columns=HILLSTROM_STRING_FEATURES, dtype=np.float64)
     return X, treatment, visit, conversion, spend
@@ -231,6 +260,10 @@ def criteo_uplift(path: str | Path, *, start: int = CRITEO_UPLIFT_START) -> Even
     if n_incomplete:
         report.reject("missing treatment/conversion/visit/exposure", n_incomplete)
         table = table.filter(pc.invert(incomplete))
+    blank = {c: table.column(c).null_count for c in CRITEO_UPLIFT_FEATURES}
+    for c, count in blank.items():
+        if count:
+            report.note(f"{c}: {count} blank value(s), kept as missing (NaN)")
     labels = {c: table.column(c).to_numpy() for c in CRITEO_UPLIFT_LABELS}
     for c, values in labels.items():
         bad = (values != 0) & (values != 1)
