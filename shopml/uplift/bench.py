@@ -253,8 +253,16 @@ def bayes_limit(data: UpliftData, outcome: str, test: np.ndarray) -> dict[str, f
     }
 
 
+SAMPLES = {
+    "hillstrom": "hillstrom/hillstrom.csv",
+    "criteo_uplift": "criteo_uplift/criteo-uplift-v2.1-head1000.csv",
+}
+
+
 def _dataset_card(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Any]:
-    from shopml.report.cards import sha256_file
+    """The card's dataset entry; a file other than the data set's registered sample is named
+    after itself (``hillstrom-<stem>-<sha256[:8]>``), so it never shares the sample's cards."""
+    from shopml.report.cards import file_dataset_name, sha256_file
 
     if spec.data == "preset":
         return {"name": "uplift", "preset": "uplift", "clicks": spec.units}
@@ -262,11 +270,12 @@ def _dataset_card(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Any]:
     if path is None:
         from shopml.data.samples import sample_path
 
-        path = sample_path("hillstrom/hillstrom.csv")
+        path = sample_path(SAMPLES[spec.data])
+    sha = sha256_file(path)
     return {
-        "name": spec.data,
+        "name": file_dataset_name(spec.data, path, sha, SAMPLES.get(spec.data)),
         "path": str(path),
-        "sha256": sha256_file(path),
+        "sha256": sha,
         "rows": len(data.treatment),
         **load_report_entry(data.meta),
     }
@@ -300,6 +309,7 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
             raise ValueError(f"unknown uplift bench method(s) {unknown}; known: {sorted(factories)}")
         check_missing_values(data, names, factories)
         train, test = split(data, outcome, spec.test_fraction, seed)
+        dataset_card = _dataset_card(spec, data)
         results = []
         for name in names:
             if progress:
@@ -313,7 +323,8 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
                 entry["training"] = training
             results.append(entry)
             if seed_number == 0 and spec.plots_dir is not None and name in ("efin", "ecup"):
-                _plots(spec, data, outcome, test, uplift, name)
+                figures = spec.data if spec.data == "preset" else dataset_card["name"]
+                _plots(spec, data, outcome, test, uplift, name, figures)
         variant = _variant(spec, data, outcome)
         config = {
             "variant": variant,
@@ -331,7 +342,6 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
         run = {"seed": seed, "config": config, "results": results}
         limit = bayes_limit(data, outcome, test)
         if spec.write_cards:
-            dataset_card = _dataset_card(spec, data)
             run["card"] = write_card(
                 "uplift", dataset_card, seed, config, results, bayes_limit=limit,
                 out_dir=spec.card_dir, name=_card_name(spec, dataset_card, variant, seed),
@@ -361,7 +371,7 @@ def _variant(spec: UpliftBenchSpec, data: UpliftData, outcome: str) -> str:
 
 def _plots(
     spec: UpliftBenchSpec, data: UpliftData, outcome: str, test: np.ndarray, uplift: np.ndarray,
-    name: str,
+    name: str, dataset_name: str,
 ) -> None:  # fmt: skip
     from shopml.uplift.plots import save_uplift_plots
 
@@ -369,7 +379,7 @@ def _plots(
     for column, arm in enumerate(data.arms):
         rows = (t == 0) | (t == arm)
         label = f"{name} on {data.name}, {data.arm_names.get(arm, arm)} vs control ({outcome})"
-        stem = f"{spec.data}-{_variant(spec, data, outcome)}-{name}-arm{arm}"
+        stem = f"{dataset_name}-{_variant(spec, data, outcome)}-{name}-arm{arm}"
         save_uplift_plots(y[rows], uplift[rows, column], (t[rows] == arm).astype(int),
                           spec.plots_dir, stem, label)  # fmt: skip
 

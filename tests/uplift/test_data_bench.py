@@ -367,3 +367,23 @@ def test_units_apply_to_the_preset_only(tmp_path):
     text = " ".join(result.output.replace("│", " ").split())
     assert "--units sets the simulated preset's size; it does not apply to --data" in text
     assert not list(tmp_path.iterdir())
+
+
+def test_a_users_file_gets_cards_and_figures_of_its_own(tmp_path, monkeypatch):
+    import shopml.uplift.bench as bench
+
+    monkeypatch.setattr(bench, "OURS", ["s_learner"])
+    part = _hillstrom_part(tmp_path, rows=1500)
+    cards, plots = tmp_path / "cards", tmp_path / "plots"
+    spec = UpliftBenchSpec(
+        data="hillstrom", path=part, seeds=[1], methods=["s_learner"], card_dir=cards,
+        plots_dir=plots,
+    )  # fmt: skip
+    (run,) = run_bench(spec, Console(record=True), progress=False)
+    card = json.loads(run["card"].read_text())
+    name = card["dataset"]["name"]
+    assert name.startswith("hillstrom-hillstrom-part-") and len(name) == len("hillstrom-hillstrom-part-") + 8
+    assert run["card"].name == f"uplift-{name}-womens-visit-seed1.json"
+    sample = dict(spec.__dict__, path=None)
+    (run,) = run_bench(UpliftBenchSpec(**sample), Console(record=True), progress=False)
+    assert run["card"].name == "uplift-hillstrom-womens-visit-seed1.json"  # the sample's own
