@@ -50,14 +50,23 @@ def slug(name: str) -> str:
 
 
 def share_keys(channels: list[str]) -> dict[str, str]:
-    """Each channel's metric name ``share_<slug>``, unique: channels whose slugs collide
-    ("Paid Search" / "paid-search", or names without a Latin letter or digit) are numbered
-    by their place in the channel list (``share_channel_3``)."""
+    """Each channel's metric name ``share_<slug>``, unique: a channel whose slug another channel
+    shares (or that has no Latin letter or digit) gets its place in the channel list appended,
+    then a further number until the name is free."""
     slugs = [slug(c) for c in channels]
-    taken = {s for s in slugs if slugs.count(s) == 1 and s != "channel"}
+    kept = {s for s in slugs if slugs.count(s) == 1 and s != "channel"}
+    taken = {f"share_{s}" for s in kept}
     keys = {}
     for i, (channel, s) in enumerate(zip(channels, slugs, strict=True)):
-        keys[channel] = f"share_{s}" if s in taken else f"share_{s}_{i + 1}"
+        if s in kept:
+            keys[channel] = f"share_{s}"
+            continue
+        key, extra = f"share_{s}_{i + 1}", 1
+        while key in taken:
+            extra += 1
+            key = f"share_{s}_{i + 1}_{extra}"
+        taken.add(key)
+        keys[channel] = key
     return keys
 
 
@@ -75,14 +84,15 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
 
             log = EventLog.open(path)
             require_valid(log, path)
-            name = log.spec.meta.get("preset") or log.spec.meta.get("source") or path.name
+            kind = log.spec.meta.get("preset") or log.spec.meta.get("source") or "journeys_log"
+            name = None
         else:
             log = load("attribution_journeys", path)
-            name = None
+            name, kind = None, "attribution_journeys"
         truth = log.spec.meta.get("true_channel_share")
         sha = sha256_file(path)
         if name is None:
-            name = file_dataset_name("attribution_journeys", path, sha, SAMPLE)
+            name = file_dataset_name(kind, path, sha, SAMPLE if kind == "attribution_journeys" else None)
         dataset = {
             "name": str(name), "path": str(path), "sha256": sha,
             **load_report_entry(log.spec.meta),

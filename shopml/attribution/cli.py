@@ -72,7 +72,9 @@ def bench_attribution(
     figure: Annotated[Path | None, typer.Option(help="credit bar chart PNG path")] = None,
 ) -> None:
     """Channel credit of every attribution method; on the journeys preset, error vs the truth."""
+    from shopml.attribution.base import methods as known_methods
     from shopml.attribution.bench import DEFAULT_USERS, AttributionBenchSpec, run_bench
+    from shopml.cli_support import refuse_unrun_options
 
     if data is not None and preset is not None:
         raise _fail("give --data or --preset, not both")
@@ -86,6 +88,11 @@ def bench_attribution(
         raise _fail(f"--users must be positive, got {users}")
     _check_lookback(lookback_days)
     seed_list = parse_seeds(seeds)
+    checked = _checked_options(option)
+    try:
+        refuse_unrun_options(checked, _method_list(methods) or known_methods())
+    except ValueError as exc:
+        raise _fail(f"--option: {exc}") from exc
     spec = AttributionBenchSpec(
         preset=None if data is not None else "journeys",
         data=data,
@@ -95,7 +102,7 @@ def bench_attribution(
         lookback_days=lookback_days,
         card_dir=cards,
         figure=figure,
-        options=_checked_options(option),
+        options=checked,
     )
     try:
         paths = run_bench(spec, console)
@@ -127,12 +134,14 @@ def credit(
     from shopml.attribution import journeys_from_log
     from shopml.attribution.base import methods as known_methods
     from shopml.attribution.credit import (
+        RESERVED_COLUMNS,
         conversion_summary,
         plan_methods,
         run_methods,
         stale_tables,
         write_tables,
     )
+    from shopml.cli_support import refuse_unrun_options
     from shopml.data import EventLog, EventLogError, load
     from shopml.data.loaders import DatasetError
     from shopml.data.loaders._common import print_load_report
@@ -155,15 +164,23 @@ def credit(
         journeys = journeys_from_log(
             log, lookback_s=lookback_days * 86_400 if lookback_days is not None else None
         )
-        console.print(conversion_summary(log, journeys), soft_wrap=True)
+        console.print(conversion_summary(log, journeys, lookback_days), soft_wrap=True)
         if journeys.n_conversions == 0:
             held = log.conversions is not None and log.conversions.num_rows > 0
+            window = "" if lookback_days is None else f" within {lookback_days:g} day(s)"
             raise ValueError(
-                "no conversion has a touch before it: there is nothing to credit"
+                f"no conversion has a touch{window} before it: there is nothing to credit"
                 if held
                 else "the data hold no conversions: there is nothing to credit"
             )
         plan = plan_methods(journeys, named, known_methods())
+        refuse_unrun_options(options, plan.methods)
+        if any(c in RESERVED_COLUMNS for c in journeys.channels):
+            console.print(
+                "note: a channel is named like an id column of journeys_<method>.csv; its "
+                "channel columns are written as channel:<name>",
+                soft_wrap=True,
+            )
         for method, why in plan.skipped.items():
             console.print(f"[yellow]skipped {method}[/]: {why}", soft_wrap=True)
         results = run_methods(journeys, plan.methods, seed, options)

@@ -47,7 +47,7 @@ def plan_methods(journeys: Journeys, named: list[str] | None, default: list[str]
     return CreditPlan([m for m in default if m not in blocked], blocked)
 
 
-def conversion_summary(log: EventLog, journeys: Journeys) -> str:
+def conversion_summary(log: EventLog, journeys: Journeys, lookback_days: float | None = None) -> str:
     """How many conversions (and how much value) the data holds and how many get credit."""
     conversions = log.conversions
     total = 0 if conversions is None else conversions.num_rows
@@ -56,11 +56,15 @@ def conversion_summary(log: EventLog, journeys: Journeys) -> str:
         value = float(np.nansum(conversions.column("amount").to_numpy(zero_copy_only=False)))
     credited_value = float(journeys.table["value"].to_numpy()[journeys.converted == 1].sum())
     left = journeys.unattributed_conversions
+    before = "before them" if lookback_days is None else f"within {lookback_days:g} day(s) before them"
     return (
         f"{total:,} conversion(s) (value {value:,.2f}) in the data; {journeys.n_conversions:,} "
-        f"credited (value {credited_value:,.2f}); {left:,} without a touch before them get no "
+        f"credited (value {credited_value:,.2f}); {left:,} without a touch {before} get no "
         f"credit (value {value - credited_value:,.2f})"
     )
+
+
+RESERVED_COLUMNS = ("journey", "customer_id", "user_id", "conversion_time", "conversion_ts")
 
 
 def run_methods(
@@ -81,6 +85,8 @@ def journey_rows(log: EventLog, journeys: Journeys, result: Attribution) -> pd.D
     """One method's credit per converted journey, with the customer's own id and the time of
     the conversion (UTC, ISO 8601)."""
     table = result.journey_table()
+    if any(c in RESERVED_COLUMNS for c in result.channels):  # keep the id columns apart
+        table.columns = [f"channel:{c}" for c in result.channels]
     info = journeys.table.iloc[result.journey_ids]
     users = info["user_id"].to_numpy()
     customer_ids = log.spec.meta.get("customer_ids")

@@ -69,12 +69,12 @@ class StreamData:
     def fingerprint(self) -> str:
         """sha256 (16 hex) of the features, cardinalities, timeline arrays and split, so that a
         checkpoint resumes only a run on the same data."""
-        digest = hashlib.sha256(np.ascontiguousarray(self.features).tobytes())
+        digest = hashlib.sha256(np.ascontiguousarray(self.features).data)  # no copy
         digest.update(json.dumps([self.cardinalities, self.split.n_slices]).encode())
         for name, value in sorted(vars(self.timeline).items()):
             if isinstance(value, np.ndarray):
                 digest.update(name.encode())
-                digest.update(np.ascontiguousarray(value).tobytes())
+                digest.update(np.ascontiguousarray(value).data)
         return digest.hexdigest()[:16]
 
     def hide_fields(self, names: Sequence[str], hidden: Sequence[str]) -> None:

@@ -169,7 +169,8 @@ def _refuse_other_file(path: Path, dataset: dict[str, Any]) -> None:
     if from_file and old.get("sha256") and old.get("sha256") != dataset.get("sha256"):
         raise ValueError(
             f"{path} holds the card of another data file ({old.get('path', old.get('name'))}, "
-            f"sha256 {str(old.get('sha256'))[:12]}...); not overwritten: give --cards DIR"
+            f"sha256 {str(old.get('sha256'))[:12]}...); not overwritten: write the card to "
+            "another card directory"
         )
 
 

@@ -221,9 +221,17 @@ class UpliftEstimator(BaseEstimator):
 
 
 def allows_nan(model: Any) -> bool:
-    """Whether a scikit-learn model takes missing values (NaN) itself (its ``allow_nan`` tag)."""
+    """Whether a scikit-learn model takes missing values (NaN) itself: its ``allow_nan`` tag,
+    or for a Pipeline its first step's (an imputer there takes them), for a parameter search
+    its estimator's (scikit-learn tags neither of those as taking NaN)."""
     from sklearn.utils import get_tags
 
+    steps = getattr(model, "steps", None)
+    if steps:
+        return allows_nan(steps[0][1])
+    is_search = hasattr(model, "param_grid") or hasattr(model, "param_distributions")
+    if is_search and getattr(model, "estimator", None) is not None:
+        return allows_nan(model.estimator)
     try:
         return bool(get_tags(model).input_tags.allow_nan)
     except (AttributeError, TypeError, ValueError):

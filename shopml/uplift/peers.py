@@ -44,7 +44,7 @@ def importable(module: str) -> bool:
     """Whether ``module`` can be imported (its library is installed and loads)."""
     try:
         importlib.import_module(module)
-    except ImportError:
+    except Exception:
         return False
     return True
 

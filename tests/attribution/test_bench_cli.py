@@ -245,3 +245,43 @@ def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
     assert f"rejected 1 row(s): {reason}" in " ".join(result.output.split())
     (card_path,) = cards.glob("*.json")
     assert json.loads(card_path.read_text())["dataset"]["load_report"]["rejected"] == {reason: 1}
+
+
+@pytest.mark.parametrize(
+    "channels",
+    [["channel", "channel_1"], ["A", "a", "a_2"], ["Paid Search", "paid-search", "paid_search_2"],
+     ["微信", "channel_1"], ["Facebook", "Paid Search"]],
+)  # fmt: skip
+def test_share_keys_are_unique_whatever_the_names(channels):
+    from shopml.attribution.bench import share_keys
+
+    keys = share_keys(channels)
+    assert len(set(keys.values())) == len(channels)
+    if channels == ["Facebook", "Paid Search"]:
+        assert keys == {"Facebook": "share_facebook", "Paid Search": "share_paid_search"}
+
+
+def test_credit_keeps_a_channel_named_like_an_id_column_and_refuses_idle_options(tmp_path):
+    path = _journeys_file(tmp_path, lambda f: f.replace({"channel": {"Facebook": "user_id"}}))
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["attribution", "credit", str(path), "--out", str(out), "--methods", "linear"]
+    )
+    assert result.exit_code == 0, result.output
+    header = (out / "journeys_linear.csv").read_text().splitlines()[0]
+    assert "customer_id,user_id,conversion_time,conversion_ts,channel:Instagram" in header
+    assert "channel:user_id" in header
+    result = runner.invoke(
+        app, ["attribution", "credit", str(path), "--out", str(out), "--methods", "linear",
+              "--option", "time_decay.half_life_days=3"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "options given for ['time_decay'], which this run does not run" in " ".join(
+        result.output.split()
+    )
+    result = runner.invoke(
+        app, ["attribution", "credit", str(path), "--out", str(out), "--methods", "linear",
+              "--lookback-days", "0.00001"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "no conversion has a touch within 1e-05 day(s) before it" in result.output

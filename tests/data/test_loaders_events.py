@@ -612,10 +612,12 @@ def test_attribution_journeys_row_policies(tmp_path: Path) -> None:
     ).to_csv(path, index=False)
     log = load("attribution_journeys", path)
     report = log.spec.meta["load_report"]
-    assert report["rejected"] == {"exact duplicate of an earlier row": 1}
+    assert report["rejected"] == {}
     assert report["notes"] == [
+        "1 row(s) repeat an earlier row exactly (kept; if the export doubled rows, drop them "
+        "first)",
         "1 conversion(s) without a conversion_value, kept with value 0 "
-        "(they count in conversion credit, not in value credit)"
+        "(they count in conversion credit, not in value credit)",
     ]
     assert log.conversions.num_rows == len(conv)
     frame.assign(conversion=1).to_csv(path, index=False)
@@ -626,4 +628,33 @@ def test_attribution_journeys_row_policies(tmp_path: Path) -> None:
         load("attribution_journeys", path)
     frame.to_csv(path, index=False, sep=";")
     with pytest.raises(DatasetError, match="is the file ';'-separated"):
+        load("attribution_journeys", path)
+
+
+def test_attribution_journeys_reads_short_years_and_yyyymmdd_and_names_odd_rows(tmp_path: Path) -> None:
+    frame = _journeys_frame()
+    iso = tmp_path / "iso.csv"
+    frame.to_csv(iso, index=False)
+    when = pd.to_datetime(frame["time"], utc=True)
+    days = when.dt.floor("D")
+    frame.assign(time=when.dt.strftime("%m/%d/%y %H:%M:%S")).to_csv(tmp_path / "yy.csv", index=False)
+    assert np.array_equal(_touch_times(tmp_path / "yy.csv"), _touch_times(iso))
+    frame.assign(time=when.dt.strftime("%Y%m%d").astype(int)).to_csv(tmp_path / "n.csv", index=False)
+    log = load("attribution_journeys", tmp_path / "n.csv")
+    seconds = (days - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
+    expected = np.sort(seconds[frame["interaction"] == "impression"].to_numpy())
+    assert np.array_equal(np.sort(log.touchpoints.column("ts").to_numpy()), expected)
+    odd = frame.assign(time=frame["time"].where(frame.index != 5, "07/13/2018 11:00"))
+    odd.to_csv(tmp_path / "odd.csv", index=False)
+    with pytest.raises(DatasetError, match=r"data row 6 .*not in the format %Y-%m-%dT%H:%M:%S%z"):
+        load("attribution_journeys", tmp_path / "odd.csv")
+
+
+def test_a_compressed_file_cut_short_is_named(tmp_path: Path) -> None:
+    import gzip
+
+    packed = gzip.compress(_sample("journeys/attribution_data_subset62k.csv").read_bytes())
+    path = tmp_path / "j.csv.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    with pytest.raises(DatasetError, match=r"cannot decompress .*looks cut short"):
         load("attribution_journeys", path)

@@ -502,3 +502,19 @@ def test_networks_say_they_need_imputed_features(name):
     frame = pd.DataFrame(X, columns=["a", "b", "blank_c", "d"])
     with pytest.raises(UpliftInputError, match=r"needs imputed features.*blank_c \(86 rows\)"):
         get_method(name)(epochs=1).fit(frame, y, treatment=t)
+
+
+def test_missing_values_reach_an_imputing_pipeline_or_a_search_over_a_model_that_takes_them():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from shopml.uplift.base import allows_nan
+
+    assert allows_nan(make_pipeline(SimpleImputer(), LogisticRegression()))
+    assert not allows_nan(make_pipeline(LogisticRegression()))
+    search = GridSearchCV(HistGradientBoostingClassifier(max_iter=5), {"max_depth": [2]}, cv=2)
+    assert allows_nan(search)
+    assert not allows_nan(GridSearchCV(LogisticRegression(), {"C": [1.0]}))

@@ -23,7 +23,9 @@ The API is shared with the catalog/text loaders; keep it stable.
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +163,10 @@ def read_csv(
             continue
         except pd.errors.EmptyDataError as exc:
             raise DatasetError(f"{p}: file is empty") from exc
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:  # a compressed file cut short
+            raise DatasetError(
+                f"{p}: cannot decompress ({exc}): the file looks cut short; fetch it again"
+            ) from exc
         except pd.errors.ParserError as exc:
             raise DatasetError(f"{p}: cannot parse as {sep!r}-separated text: {exc}") from exc
         except ValueError as exc:  # e.g. usecols / dtype mismatches
@@ -287,14 +293,25 @@ def parse_timestamps(
         if not allow_missing:
             bad |= missing
         if bad.any():
-            _fail_at(df, bad, column, path, "unparsable timestamp", raw)
+            first = int(np.flatnonzero(bad)[0])
+            what = "no timestamp:" if missing[first] else "unparsable timestamp"
+            _fail_at(df, bad, column, path, what, raw)
         scale = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
         secs = np.floor_divide(np.where(np.isnan(num), -scale, num), scale)
         return secs.astype(np.int64)
     if fmt is None and raw.dtype.kind in "iuf" and (~missing).any():
         # Numbers are Unix epochs (pandas alone would read them as nanoseconds since 1970).
         numbers = pd.to_numeric(raw).to_numpy(dtype=np.float64, na_value=np.nan)
-        found, outside = epoch_unit(numbers[~missing])
+        present = numbers[~missing]
+        if ((present >= 19_000_101) & (present <= 21_001_231) & (present % 1 == 0)).all():
+            # 20180708 is a date written as a number (as an epoch it would be 1970-08-22)
+            if report is not None:
+                report.note(f"column {column!r} read as dates written YYYYMMDD")
+            text = pd.Series(np.where(missing, "", np.nan_to_num(numbers).astype(np.int64).astype(str)))
+            frame = pd.DataFrame({column: text.mask(missing).to_numpy()}, index=df.index)
+            frame.attrs.update(df.attrs)
+            return parse_timestamps(frame, column, path, fmt="%Y%m%d", allow_missing=allow_missing)
+        found, outside = epoch_unit(present)
         bad = np.zeros(len(raw), dtype=bool)
         bad[~missing] = outside
         if bad.any():
@@ -306,11 +323,16 @@ def parse_timestamps(
         raw = raw.astype("string")  # e.g. 20160913 with fmt "%Y%m%d" is a date, not an epoch
     if fmt is None:
         parsed, note = infer_datetimes(raw, f"{path}: column {column!r}")
-        if report is not None and note is not None:
-            report.note(f"column {column!r}: {note}")
     else:
-        parsed = pd.to_datetime(raw, errors="coerce", format=fmt, utc=True)
+        parsed, note = pd.to_datetime(raw, errors="coerce", format=fmt, utc=True), None
     bad = parsed.isna().to_numpy() & ~missing
+    if note is not None and note.startswith("format ") and bad.any():
+        first = raw[bad].iloc[:1].astype("string")
+        readable = pd.to_datetime(first, errors="coerce", format="mixed", utc=True).notna().all()
+        if readable:  # a date, but written another way than the rest of the column
+            _fail_at(df, bad, column, path, f"not in the {note}:", raw)
+    if report is not None and note is not None:
+        report.note(f"column {column!r}: {note}")
     if not allow_missing:
         bad |= missing
     if bad.any():

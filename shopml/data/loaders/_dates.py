@@ -37,11 +37,25 @@ def epoch_unit(values: np.ndarray) -> tuple[str, np.ndarray]:
     return "s", np.ones(len(values), dtype=bool)
 
 
+# Tried when pandas cannot guess a format from the first value (it guesses no 2-digit year).
+SHORT_YEAR_FORMATS = [
+    f"{date} {clock}".strip()
+    for date in ("%m/%d/%y", "%d/%m/%y", "%m-%d-%y", "%d-%m-%y", "%d.%m.%y")
+    for clock in ("", "%H:%M", "%H:%M:%S")
+]
+
+
 def _candidate_formats(first: str) -> list[str]:
     """Formats the first value can be read in: month first and day first, when they differ."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         guesses = [guess_datetime_format(first), guess_datetime_format(first, dayfirst=True)]
+        if not any(guesses):
+            guesses = [
+                fmt
+                for fmt in SHORT_YEAR_FORMATS
+                if pd.notna(pd.to_datetime(pd.Series([first]), format=fmt, errors="coerce")[0])
+            ]
     # Year first is always year-month-day: a year-day-month guess is no reading of its own.
     readings = [g for g in guesses if g is not None and not g.startswith(_YEAR_DAY_MONTH)]
     return list(dict.fromkeys(readings))
@@ -55,8 +69,9 @@ def _parse(raw: pd.Series, fmt: str) -> pd.Series:
 
 def infer_datetimes(raw: pd.Series, where: str) -> tuple[pd.Series, str | None]:
     """Datetimes (UTC) of a text column in the one format that fits every value, and a note
-    when the first value alone could be read two ways; DatasetError naming ``where`` when
-    both readings fit every row."""
+    when the first value alone could be read two ways (or, when no format fits every value,
+    the format the values that failed to parse were read in: NaT there, for the caller to
+    name); DatasetError naming ``where`` when two readings fit every row."""
     present = raw[raw.notna()].astype("string").str.strip()
     if present.empty:
         return pd.to_datetime(raw, errors="coerce", utc=True), None
@@ -77,6 +92,10 @@ def infer_datetimes(raw: pd.Series, where: str) -> tuple[pd.Series, str | None]:
     if _parse(present, "ISO8601").notna().all():
         return _parse(raw.astype("string").str.strip(), "ISO8601"), None
     if not candidates:
-        raise DatasetError(f"{where}: cannot tell the date format of its first value {first!r}")
+        raise DatasetError(
+            f"{where}: cannot tell the date format of its first value {first!r}; write the dates "
+            "as ISO 8601 (YYYY-MM-DD HH:MM:SS)"
+        )
     best = min(candidates, key=lambda fmt: int(_parse(present, fmt).isna().sum()))
-    return _parse(raw.astype("string").str.strip(), best), None
+    # The caller names the rows that do not fit: they are not in the first value's format.
+    return _parse(raw.astype("string").str.strip(), best), f"format {best} of its first value"

@@ -122,6 +122,12 @@ def _input_files(path: str | Path, dataset: str, pattern: str = "*.txt") -> list
         files = sorted(
             f for f in [*p.glob(pattern), *p.glob(f"{pattern}.gz")] if f.is_file()
         )
+        twins = [f for f in files if f.suffix == ".gz" and f.with_suffix("") in files]
+        if twins:
+            raise DatasetError(
+                f"{dataset}: {p} holds {twins[0].with_suffix('').name} and {twins[0].name}: the "
+                "same part twice (packed and unpacked?); keep one of them"
+            )
         if not files:
             raise DatasetError(f"{dataset}: {p} is a directory without {pattern}(.gz) files")
         return files

@@ -46,6 +46,7 @@ from shopml.data.loaders._common import (
     to_float64,
     to_int64,
 )
+from shopml.data.loaders._lines import require_complete_last_line
 from shopml.data.schema import (
     CONVERSIONS_SCHEMA,
     EVENTS_SCHEMA,
@@ -75,12 +76,16 @@ def attribution_journeys(path: str | Path) -> EventLog:
     """Load customer journeys as touchpoints + conversions (one clicks row per journey)."""
     file = check_file(path, "attribution_journeys")
     df = read_csv(file, required=JOURNEY_COLUMNS, dataset="attribution_journeys")
+    require_complete_last_line(file, ",", len(df.columns))
     report = report_of(df, file)
     if df.empty:
         raise DatasetError(f"{file}: no data rows (a header only)")
-    duplicate = df.duplicated().to_numpy()
-    report.reject("exact duplicate of an earlier row", int(duplicate.sum()))
-    df = df.loc[~duplicate]
+    repeated = int(df.duplicated().sum())
+    if repeated:  # kept: with coarse times (a date only) two touches can be alike
+        report.note(
+            f"{repeated} row(s) repeat an earlier row exactly (kept; if the export doubled "
+            "rows, drop them first)"
+        )
     customer = df["customer_id"].astype("string").str.strip()
     no_id = (customer.isna() | (customer == "")).to_numpy()
     if no_id.any():

@@ -97,7 +97,7 @@ def write_attribute_card(
 ) -> Path:
     """Write the `attributes` result card (and regenerate the results pages for the default dir)."""
     from shopml.data.samples import sample_path
-    from shopml.report.cards import sha256_file, write_card
+    from shopml.report.cards import file_dataset_name, sha256_file, write_card
     from shopml.report.pages import write_pages
 
     directory = Path(data) if data is not None else sample_path("fashion_images")
@@ -115,16 +115,18 @@ def write_attribute_card(
                 "metrics": {"basecolour_top1": float(metrics["pixel_colour_agreement"])},
             }
         )
+    sha = sha256_file(styles)
+    data_name = file_dataset_name("fashion_images", directory, sha, "fashion_images/styles.csv.gz")
     dataset = {
-        "name": "fashion_images",
+        "name": data_name,
         "path": str(directory),
-        "sha256": sha256_file(styles),
+        "sha256": sha,
         "photos": result["config"]["items"],
         "split": result["config"]["split"],
     }
     config = {k: v for k, v in result["config"].items() if k != "split"}
     config["class_counts"] = {a: len(v) for a, v in result["vocab"].items()}
-    name = f"attributes-fashion_images{'-limit' + str(limit) if limit else ''}-seed{seed}"
+    name = f"attributes-{data_name}{'-limit' + str(limit) if limit else ''}-seed{seed}"
     extra = {"pixel_colour_check": result["pixel_colour"]} if result["pixel_colour"] else None
     path = write_card(
         "attributes", dataset, seed, config, results, out_dir=card_dir, name=name, extra=extra
