@@ -165,13 +165,27 @@ def data_stats_command(
     """A statistics table like CASCADE's: users, items, clicks, CVR, refunds, median delays."""
     from shopml.data import EventLog, EventLogError, load
     from shopml.data.loaders import DatasetError
+    from shopml.data.loaders._common import print_load_report
     from shopml.data.stats import data_stats
 
     try:
         log = load(dataset, path) if dataset else EventLog.open(path)
-        stats = data_stats(log)
     except (EventLogError, DatasetError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
+    if not isinstance(log, EventLog):
+        raise _fail(
+            f"the {dataset} loader returns a table ({log.num_rows:,} rows), not an event log: "
+            "data stats reads event logs; load the table in Python with shopml.data.load"
+        )
+    if dataset and not as_json:
+        print_load_report(log.spec.meta.get("load_report"), path.name, console)
+    try:
+        stats = data_stats(log)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise _fail(
+            f"{path}: cannot compute statistics ({type(exc).__name__}: {exc}); "
+            f"`shopml data validate {path}` checks the log's tables and types"
+        ) from exc
     if as_json:
         sys.stdout.write(json.dumps(stats, indent=2, default=str) + "\n")
         return

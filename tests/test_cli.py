@@ -249,3 +249,16 @@ def test_counts_out_of_range_are_refused(command, bound, tmp_path):
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 2, result.output
     assert bound in " ".join(result.output.replace("│", " ").split())
+
+
+def test_data_stats_names_a_table_loader_and_prints_a_load_report(tmp_path):
+    from shopml.data.samples import sample_path
+
+    path = sample_path("amazon_fashion/AMAZON_FASHION_5.json")
+    result = runner.invoke(app, ["data", "stats", "--dataset", "amazon_fashion", str(path)])
+    assert result.exit_code == 2
+    assert "returns a table (3,176 rows), not an event log" in " ".join(result.output.split())
+    taobao = sample_path("taobao/UserBehavior-head.csv")
+    result = runner.invoke(app, ["data", "stats", "--dataset", "taobao_userbehavior", str(taobao)])
+    assert result.exit_code == 0, result.output
+    assert "UserBehavior-head.csv: rejected" in result.output

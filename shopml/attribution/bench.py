@@ -79,16 +79,16 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
         from shopml.data import EventLog, load
 
         path = Path(spec.data)
-        if path.is_dir():
-            from shopml.data.validate import require_valid
+        from shopml.data.validate import require_valid
 
+        if path.is_dir():
             log = EventLog.open(path)
-            require_valid(log, path)
             kind = log.spec.meta.get("preset") or log.spec.meta.get("source") or "journeys_log"
             name = None
         else:
             log = load("attribution_journeys", path)
             name, kind = None, "attribution_journeys"
+        require_valid(log, path)  # a file's log too: e.g. a touch dated 1970
         truth = log.spec.meta.get("true_channel_share")
         sha = sha256_file(path)
         if name is None:

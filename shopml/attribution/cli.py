@@ -155,11 +155,8 @@ def credit(
     named = _method_list(methods)
     options = _checked_options(option)
     try:
-        if data.is_dir():
-            log = EventLog.open(data)
-            require_valid(log, data)
-        else:
-            log = load("attribution_journeys", data)
+        log = EventLog.open(data) if data.is_dir() else load("attribution_journeys", data)
+        require_valid(log, data)  # a file's log too: e.g. a touch dated 1970
         print_load_report(log.spec.meta.get("load_report"), data.name, console)
         journeys = journeys_from_log(
             log, lookback_s=lookback_days * 86_400 if lookback_days is not None else None

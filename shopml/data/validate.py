@@ -968,10 +968,16 @@ def require_valid(log: EventLog, source: str | Path) -> None:
         counts[group.check] = counts.get(group.check, 0) + len(group)
     first = errors[0].problem(0)
     where = first.table + ("" if first.row is None else f" row {first.row}")
+    if Path(source).is_dir():
+        hint = (
+            f"`shopml data validate {source}` lists them and `--repair OUT` writes a copy "
+            "without them"
+        )
+    else:  # a file read by a loader: the rows to mend are in the file
+        hint = "the file's rows behind them need mending (the loader read them as they are)"
     raise EventLogError(
         f"{source}: the event log has errors ({', '.join(f'{c} {n:,}' for c, n in counts.items())}),"
-        f" e.g. {where}: {first.message}; `shopml data validate {source}` lists them and"
-        " `--repair OUT` writes a copy without them"
+        f" e.g. {where}: {first.message}; {hint}"
     )
 
 

@@ -125,14 +125,14 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
     if spec.data is not None:
         path = Path(spec.data)
         if path.is_dir() and (path / "clicks.parquet").exists():
-            from shopml.data.validate import require_valid
-
             log = EventLog.open(path)
-            require_valid(log, path)
         else:
             from shopml.data import load
 
             log = load("trace", path)
+        from shopml.data.validate import require_valid
+
+        require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
         sha = sha256_file(path)
         name = file_dataset_name("trace_file", path, sha)
         dataset = {"name": name, "path": str(path), "sha256": sha}

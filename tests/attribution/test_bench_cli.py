@@ -285,3 +285,15 @@ def test_credit_keeps_a_channel_named_like_an_id_column_and_refuses_idle_options
     )  # fmt: skip
     assert result.exit_code == 2
     assert "no conversion has a touch within 1e-05 day(s) before it" in result.output
+
+
+def test_credit_and_bench_check_a_files_log_as_validate_does(tmp_path):
+    path = _journeys_file(tmp_path, lambda f: f.assign(
+        time=f["time"].where(f.index != 2, "3000-07-22T20:40:41Z")))  # fmt: skip
+    for args in (["attribution", "credit", str(path), "--out", str(tmp_path / "o")],
+                 ["bench", "attribution", "--data", str(path), "--cards", str(tmp_path / "c")]):  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, result.output
+        text = " ".join(result.output.split())
+        assert "the event log has errors (ts_out_of_range 1)" in text
+        assert "the file's rows behind them need mending" in text

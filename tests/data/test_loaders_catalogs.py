@@ -598,3 +598,35 @@ def test_epqa_bad_label_and_missing_column(tmp_path: Path) -> None:
     (hdir / "dev.csv").write_text(header + "B1\tq\tc\t\tCQA\n")
     with pytest.raises(DatasetError, match="every row was rejected"):
         hetpqa(hdir, split="dev")
+
+
+def test_a_korean_listing_file_in_cp949_is_decoded(tmp_path: Path) -> None:
+    from shopml.data import load
+    from shopml.data.samples import sample_path
+
+    source = sorted(sample_path("listings").glob("daangn_kr_*.csv"))[0]
+    path = tmp_path / "daangn.csv"
+    path.write_bytes(source.read_text(encoding="utf-8-sig").encode("cp949", errors="replace"))
+    decoded = load("daangn_listings", path).column("title").to_pylist()
+    titles = load("daangn_listings", source).column("title").to_pylist()
+    # characters cp949 lacks (emoji) were written as '?'
+    assert decoded == [t.encode("cp949", errors="replace").decode("cp949") for t in titles]
+
+
+def test_amazon_reviews_with_impossible_ratings_or_times_are_counted(tmp_path: Path) -> None:
+    from shopml.data import load
+    from shopml.data.loaders._common import load_report
+    from shopml.data.samples import sample_path
+
+    text = sample_path("amazon_fashion/AMAZON_FASHION_5.json").read_text()
+    first = text.index('"overall"')
+    edited = text[:first] + '"overall": 7.0, "was_overall"' + text[first + len('"overall"'):]
+    stamp = edited.index('"unixReviewTime"', edited.index('"unixReviewTime"') + 1)  # 2nd review
+    end = edited.index("\n", stamp)
+    edited = edited[:stamp] + '"unixReviewTime": 1441324800000' + edited[end:]
+    path = tmp_path / "reviews.json"
+    path.write_text(edited)
+    table = load("amazon_fashion", path)
+    report = load_report(table)
+    assert report["rejected"] == {"overall outside 1..5 stars": 1}
+    assert report["values_nulled"] == {"ts (outside 2000..2100: milliseconds?)": 1}

@@ -658,3 +658,23 @@ def test_a_compressed_file_cut_short_is_named(tmp_path: Path) -> None:
     path.write_bytes(packed[: len(packed) // 2])
     with pytest.raises(DatasetError, match=r"cannot decompress .*looks cut short"):
         load("attribution_journeys", path)
+
+
+def test_a_file_whose_every_row_is_rejected_is_refused_not_read_as_empty(tmp_path: Path) -> None:
+    lines = _sample("taobao/UserBehavior-head.csv").read_text().splitlines()
+    path = tmp_path / "semi.csv"
+    path.write_text("\n".join(line.replace(",", ";") for line in lines) + "\n")
+    with pytest.raises(DatasetError, match=r"every row was rejected: malformed line"):
+        load("taobao_userbehavior", path)
+
+
+def test_a_row_with_an_extra_field_is_refused_not_shifted(tmp_path: Path) -> None:
+    lines = _sample("hillstrom/hillstrom.csv").read_text().splitlines()[:50]
+    lines[1] += ",9"  # on the first data row pandas took the first column for an index
+    path = tmp_path / "h.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DatasetError, match=r"more ','-separated fields than the header's 12"):
+        load("hillstrom", path)
+    lines[1] = lines[1][:-1]  # a trailing empty field loses nothing: read as it stands
+    path.write_text("\n".join(lines) + "\n")
+    assert load("hillstrom", path).n_clicks == 49

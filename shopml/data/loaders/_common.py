@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -153,9 +154,15 @@ def read_csv(
     last_error: Exception | None = None
     df: pd.DataFrame | None = None
     used = None
+    overlong = False
     for encoding in encoding_candidates:
         try:
-            df = pd.read_csv(p, sep=sep, encoding=encoding, **kw)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                # index_col=False: a row with an extra field must not turn the first column
+                # into the index (which shifts every column of every row)
+                df = pd.read_csv(p, sep=sep, encoding=encoding, **{"index_col": False, **kw})
+            overlong = any("loss of data" in str(w.message) for w in caught)
             used = encoding
             break
         except UnicodeDecodeError as exc:
@@ -174,6 +181,11 @@ def read_csv(
     if df is None:
         raise DatasetError(
             f"{p}: cannot decode with any of {list(encoding_candidates)}: {last_error}"
+        )
+    if overlong:
+        raise DatasetError(
+            f"{p}: some data rows have more {sep!r}-separated fields than the header's "
+            f"{len(df.columns)} (a field holding {sep!r} unquoted?); the extra fields would be lost"
         )
     df.columns = [_clean_header(c) for c in df.columns]
     report = LoadReport(path=str(p), encoding=used)
@@ -523,7 +535,12 @@ def finish_log(
     report: LoadReport,
     **side_tables: pa.Table | None,
 ) -> EventLog:
-    """An EventLog with the load report stored in ``spec.meta["load_report"]``."""
+    """An EventLog with the load report stored in ``spec.meta["load_report"]``; DatasetError
+    when the loader rejected every row (a wrong separator or column count, say), rather than
+    an empty log."""
+    if clicks.num_rows == 0 and report.rows_rejected > 0:
+        reasons = ", ".join(f"{reason} ({n:,})" for reason, n in report.rejected.items())
+        raise DatasetError(f"{report.path}: every row was rejected: {reasons}")
     spec.meta["load_report"] = report.as_dict()
     return EventLog(clicks=clicks, events=events, spec=spec, **side_tables)
 

@@ -870,8 +870,12 @@ def _crawl_ts(file: Path) -> int | None:
         return None
 
 
+# A Korean export is UTF-8 or CP949 (EUC-KR's superset); cp1252 would "decode" it into mojibake.
+KOREAN_ENCODINGS = ("utf-8-sig", "cp949")
+
+
 def _daangn_frame(file: Path) -> tuple[pd.DataFrame, LoadReport]:
-    df = read_csv(file, dataset="daangn_listings", **_CSV_TEXT)
+    df = read_csv(file, dataset="daangn_listings", encoding_candidates=KOREAN_ENCODINGS, **_CSV_TEXT)
     require_columns(df, DAANGN_COLUMNS, file)
     report = report_of(df, file)
     rows = df.index.to_numpy() + 1

@@ -57,6 +57,7 @@ from shopml.data.loaders.catalogs import (
     snake_case,
     text_array,
 )
+from shopml.data.schema import MAX_TS, MIN_TS
 
 __all__ = [
     "FIT_LABELS",
@@ -210,6 +211,8 @@ def amazon_fashion(path: str | Path) -> pa.Table:
         dtype=np.float64, na_value=np.nan
     )
     df = reject_rows(df, np.isnan(rating), "unparsable overall", report)
+    rating = rating[~np.isnan(rating)]
+    df = reject_rows(df, (rating < 1) | (rating > 5), "overall outside 1..5 stars", report)
 
     columns: dict[str, Any] = {
         "asin": text_array(df["asin"]),
@@ -231,6 +234,10 @@ def amazon_fashion(path: str | Path) -> pa.Table:
         ts = fallback if ts is None else np.where(np.isnan(ts), fallback, ts)
     if ts is not None:
         report.null("ts", int(np.isnan(ts).sum()))
+        impossible = ~np.isnan(ts) & ((ts < MIN_TS) | (ts > MAX_TS))
+        if impossible.any():  # e.g. milliseconds, or a year 3000: kept as the row, time nulled
+            report.null("ts (outside 2000..2100: milliseconds?)", int(impossible.sum()))
+            ts = np.where(impossible, np.nan, ts)
         columns["ts"] = int_array(np.nan_to_num(ts), np.isnan(ts))
     if "verified" in df:
         flag = df["verified"].map({True: True, False: False, "true": True, "false": False})
