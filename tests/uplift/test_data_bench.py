@@ -183,14 +183,20 @@ def test_simulated_data_carries_the_true_control_probabilities_in_row_order():
             )  # fmt: skip
 
 
-def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
+def _criteo_with_a_blank(tmp_path, row: int, column: str):
+    """The Criteo-uplift sample with one cell blanked (``row`` counts the header as 0)."""
     lines = sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
     header = lines[0].split(",")
-    cells = lines[5].split(",")
-    cells[header.index("treatment")] = ""
-    lines[5] = ",".join(cells)
+    cells = lines[row].split(",")
+    cells[header.index(column)] = ""
+    lines[row] = ",".join(cells)
     edited = tmp_path / "criteo.csv"
     edited.write_text("\n".join(lines) + "\n")
+    return edited
+
+
+def test_bench_on_a_file_reports_the_rows_the_loader_rejected(tmp_path):
+    edited = _criteo_with_a_blank(tmp_path, 5, "treatment")
     cards = tmp_path / "cards"
     result = CliRunner().invoke(
         app,
@@ -318,13 +324,7 @@ def test_default_peers_that_cannot_be_imported_are_skipped_with_a_warning(tmp_pa
 
 
 def test_methods_that_cannot_take_missing_features_are_refused_before_any_fit(tmp_path):
-    lines = sample_path("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
-    header = lines[0].split(",")
-    cells = lines[4].split(",")
-    cells[header.index("f3")] = ""
-    lines[4] = ",".join(cells)
-    edited = tmp_path / "criteo.csv"
-    edited.write_text("\n".join(lines) + "\n")
+    edited = _criteo_with_a_blank(tmp_path, 4, "f3")
     spec = UpliftBenchSpec(
         data="criteo_uplift", path=edited, seeds=[1], methods=["s_learner", "tarnet"],
         write_cards=False,
