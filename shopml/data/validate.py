@@ -62,6 +62,8 @@ Events (rows)
     ``non_finite_amount``  error: NaN or infinite amount on a pay or refund.
     ``negative_amount``    error: amount < 0 on a pay or refund.
                            (Amounts of other kinds are not checked; the schema wants null.)
+                           Conversions (touchpoint logs) get the same two checks on a
+                           non-null amount, and touchpoints a null_value check on channel.
     ``unknown_kind``       warning: kind not in KNOWN_EVENT_KINDS.
     ``duplicate_event``    warning: same (click_id, kind, ts, amount) as an earlier row;
                            every row after the first is reported.
@@ -941,9 +943,25 @@ def _analyse(src: str | Path | EventLog) -> tuple[_Analysis, _EventState | None]
     events = _check_events(a)
     for name in ("touchpoints", "conversions"):
         if a.tables[name] is not None:
-            _check_nulls(a, name, ("user_id",))
+            _check_nulls(a, name, ("user_id", "channel") if name == "touchpoints" else ("user_id",))
             _check_ts(a, name)
+    _check_conversion_amounts(a)
     return a, events
+
+
+def _check_conversion_amounts(a: _Analysis) -> None:
+    """non_finite_amount / negative_amount on conversions (a null amount means 'unknown')."""
+    table = a.tables["conversions"]
+    if table is None or "amount" not in a.usable["conversions"]:
+        return
+    add = _Collector(a.groups).add
+    amount = table.column("amount")
+    present = ~_nulls(amount) & ~a.cast_bad["conversions"]["amount"]
+    vals = pc.fill_null(amount, 0.0).to_numpy(zero_copy_only=False).astype(np.float64)
+    nonfinite = present & ~np.isfinite(vals)
+    add("conversions", "amount", "non_finite_amount", nonfinite, "amount is {amount}", amount=vals)
+    negative = present & (vals < 0) & ~nonfinite
+    add("conversions", "amount", "negative_amount", negative, "amount {amount} < 0", amount=vals)
 
 
 def _report(a: _Analysis) -> ValidationReport:

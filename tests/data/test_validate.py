@@ -622,3 +622,31 @@ def test_require_valid_passes_a_clean_log_and_names_the_errors_of_a_bad_one(tmp_
     assert "the event log has errors (event_before_click 1)" in message
     assert f"e.g. events row {row}: event at ts" in message
     assert f"`shopml data validate {bad}`" in message
+
+
+def test_touchpoint_logs_get_channel_and_amount_checks_and_repair_drops_those_rows(tmp_path):
+    from shopml.data.simulate import simulate
+
+    log = simulate("journeys", 2000, 1).log
+    assert not [g for g in validate(log).groups if len(g)]
+    conversions = log.conversions
+    amount = conversions.column("amount").to_numpy().copy()
+    amount[0], amount[1] = -5.0, np.nan
+    conversions = conversions.set_column(
+        conversions.column_names.index("amount"), "amount", pa.array(amount)
+    )
+    touch = log.touchpoints
+    channel = touch.column("channel").to_pylist()
+    channel[0] = None
+    touch = touch.set_column(
+        touch.column_names.index("channel"), "channel", pa.array(channel, pa.string())
+    )
+    bad = EventLog(log.clicks, log.events, log.spec, touchpoints=touch, conversions=conversions)
+    found = {(g.check, g.table, len(g)) for g in validate(bad).groups if len(g)}
+    assert found == {("null_value", "touchpoints", 1), ("non_finite_amount", "conversions", 1),
+                     ("negative_amount", "conversions", 1)}  # fmt: skip
+    bad.write(tmp_path / "bad")
+    repair(tmp_path / "bad", tmp_path / "clean")
+    clean = EventLog.open(tmp_path / "clean")
+    assert clean.conversions.num_rows == log.conversions.num_rows - 2
+    assert clean.touchpoints.num_rows == log.touchpoints.num_rows - 1
