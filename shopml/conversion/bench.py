@@ -161,18 +161,23 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
     return world.log, ds, true_probs
 
 
-def window_notes(meta: dict, windows: Windows) -> list[str]:
-    """A remark for each attribution window the log declares that the protocol does not use."""
-    used = {
-        "conversion_window_s": windows.conversion_attribution_s,
-        "refund_window_s": windows.refund_attribution_s,
-    }
+def window_notes(meta: dict, used: dict[str, int], whose: str) -> list[str]:
+    """A remark for each window the log declares (meta key -> seconds) that differs from the
+    one the protocol uses (``whose`` protocol: "TESLA's", "READER's")."""
     return [
-        f"the log declares {key} = {meta[key]:,} s; the protocol's window is {value:,} s "
-        "(TESLA's), and labels follow it"
+        f"the log declares {key} = {int(meta[key]):,} s; the protocol's window is {value:,} s "
+        f"({whose}), and labels follow it"
         for key, value in used.items()
         if key in meta and int(meta[key]) != int(value)
     ]
+
+
+def protocol_windows(windows: Windows) -> dict[str, int]:
+    """The NetCVR protocol's attribution windows under the log meta keys that declare them."""
+    return {
+        "conversion_window_s": windows.conversion_attribution_s,
+        "refund_window_s": windows.refund_attribution_s,
+    }
 
 
 def label_horizon_note(log: EventLog, horizon_s: int) -> str | None:
@@ -228,7 +233,7 @@ def run_seed(
     data = StreamData.from_log(log, config.windows, config.stream)
     build_s = time.perf_counter() - t0
     check_labels(data)
-    notes = window_notes(log.spec.meta, config.windows)
+    notes = window_notes(log.spec.meta, protocol_windows(config.windows), "TESLA's")
     notes += [n for n in [label_horizon_note(log, config.windows.leakage_gap_s)] if n]
     notes += unused_feature_notes(log)
     for note in notes:

@@ -10,6 +10,7 @@ Docs tables are generated from cards, never typed by hand.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -94,11 +95,9 @@ def file_dataset_name(kind: str, path: str | Path, sha256: str, sample: str | No
     if sample is not None:
         from shopml.data.samples import SampleDataMissingError, sample_path
 
-        try:
+        with contextlib.suppress(SampleDataMissingError):  # no sample here: name it by the file
             if sha256_file(sample_path(sample)) == sha256:
                 return kind
-        except SampleDataMissingError:
-            pass
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(path).name.split(".")[0]) or "data"
     return f"{kind}-{stem}-{sha256[:8]}"
 

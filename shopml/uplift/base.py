@@ -30,6 +30,7 @@ prediction with another number of columns) are an :class:`UpliftInputError`. Cal
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -113,10 +114,8 @@ def check_treatment(treatment: Any, n_rows: int) -> np.ndarray:
 
 def _as_float_codes(codes: np.ndarray) -> np.ndarray:
     """The codes as float64; labels that are not numbers (e.g. ``'control'``) → a clear error."""
-    try:
+    with contextlib.suppress(TypeError, ValueError):  # numbers: done; else find the label
         return codes.astype(np.float64)
-    except (TypeError, ValueError):
-        pass
     for row, value in enumerate(codes.tolist()):
         try:
             float(value)

@@ -238,17 +238,12 @@ def run_seed(
     t0 = time.perf_counter()
     log, dataset, conditional = loaded or load_log(spec, seed)
     data = build_gmv_data(log, config)
-    declared = log.spec.meta.get("gmv_window_s")
-    if declared is not None and int(declared) != int(config.windows.attribution_s):
-        console.print(
-            f"note: the log declares gmv_window_s = {int(declared):,} s; the protocol's GMV "
-            f"window is {int(config.windows.attribution_s):,} s (READER's), and labels follow it",
-            soft_wrap=True,
-        )
-    from shopml.conversion.bench import label_horizon_note, unused_feature_notes
+    from shopml.conversion.bench import label_horizon_note, unused_feature_notes, window_notes
 
-    cut = label_horizon_note(log, int(config.windows.attribution_s))
-    for note in [*([cut] if cut else []), *unused_feature_notes(log)]:
+    window = int(config.windows.attribution_s)
+    notes = window_notes(log.spec.meta, {"gmv_window_s": window}, "READER's")
+    cut = label_horizon_note(log, window)
+    for note in [*notes, *([cut] if cut else []), *unused_feature_notes(log)]:
         console.print(f"note: {note}", soft_wrap=True)
     split = data.stream.split
     console.print(

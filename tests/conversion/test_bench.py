@@ -215,7 +215,12 @@ def test_bench_names_files_apart_and_refuses_what_it_cannot_score(tmp_path):
 def test_bench_notes_what_the_protocol_does_not_take_from_a_log():
     import pyarrow.compute as pc
 
-    from shopml.conversion.bench import label_horizon_note, unused_feature_notes, window_notes
+    from shopml.conversion.bench import (
+        label_horizon_note,
+        protocol_windows,
+        unused_feature_notes,
+        window_notes,
+    )
     from shopml.conversion.timeline import Windows
     from shopml.data.eventlog import EventLog
     from shopml.data.simulate import simulate
@@ -228,8 +233,10 @@ def test_bench_notes_what_the_protocol_does_not_take_from_a_log():
         log.spec,
     )  # fmt: skip
     assert "labels cut off by it" in label_horizon_note(cut, 6 * 86400)
-    assert window_notes(log.spec.meta, Windows()) == []
-    notes = window_notes({**log.spec.meta, "refund_window_s": 86400}, Windows())
+    assert window_notes(log.spec.meta, protocol_windows(Windows()), "TESLA's") == []
+    notes = window_notes(
+        {**log.spec.meta, "refund_window_s": 86400}, protocol_windows(Windows()), "TESLA's"
+    )
     assert notes == [
         "the log declares refund_window_s = 86,400 s; the protocol's window is 259,200 s "
         "(TESLA's), and labels follow it"

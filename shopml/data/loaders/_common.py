@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders import DatasetError
-from shopml.data.loaders._dates import epoch_unit, infer_datetimes
+from shopml.data.loaders._dates import EPOCH_UNITS, epoch_unit, infer_datetimes
 from shopml.data.schema import EVENTS_SCHEMA, Feature, FeatureSpec
 
 __all__ = [
@@ -308,7 +308,7 @@ def parse_timestamps(
             first = int(np.flatnonzero(bad)[0])
             what = "no timestamp:" if missing[first] else "unparsable timestamp"
             _fail_at(df, bad, column, path, what, raw)
-        scale = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[unit]
+        scale = EPOCH_UNITS[unit]
         secs = np.floor_divide(np.where(np.isnan(num), -scale, num), scale)
         return secs.astype(np.int64)
     if fmt is None and raw.dtype.kind in "iuf" and (~missing).any():
@@ -334,15 +334,17 @@ def parse_timestamps(
     if fmt is not None and raw.dtype.kind in "iuf":
         raw = raw.astype("string")  # e.g. 20160913 with fmt "%Y%m%d" is a date, not an epoch
     if fmt is None:
-        parsed, note = infer_datetimes(raw, f"{path}: column {column!r}")
+        parsed, note, first_format = infer_datetimes(raw, f"{path}: column {column!r}")
     else:
-        parsed, note = pd.to_datetime(raw, errors="coerce", format=fmt, utc=True), None
+        parsed = pd.to_datetime(raw, errors="coerce", format=fmt, utc=True)
+        note = first_format = None
     bad = parsed.isna().to_numpy() & ~missing
-    if note is not None and note.startswith("format ") and bad.any():
+    if first_format is not None and bad.any():
         first = raw[bad].iloc[:1].astype("string")
         readable = pd.to_datetime(first, errors="coerce", format="mixed", utc=True).notna().all()
         if readable:  # a date, but written another way than the rest of the column
-            _fail_at(df, bad, column, path, f"not in the {note}:", raw)
+            what = f"not in the format {first_format} of its first value:"
+            _fail_at(df, bad, column, path, what, raw)
     if report is not None and note is not None:
         report.note(f"column {column!r}: {note}")
     if not allow_missing:

@@ -67,17 +67,19 @@ def _parse(raw: pd.Series, fmt: str) -> pd.Series:
         return pd.to_datetime(raw, errors="coerce", format=fmt, utc=True)
 
 
-def infer_datetimes(raw: pd.Series, where: str) -> tuple[pd.Series, str | None]:
-    """Datetimes (UTC) of a text column in the one format that fits every value, and a note
-    when the first value alone could be read two ways (or, when no format fits every value,
-    the format the values that failed to parse were read in: NaT there, for the caller to
-    name); DatasetError naming ``where`` when two readings fit every row."""
-    present = raw[raw.notna()].astype("string").str.strip()
-    if present.empty:
-        return pd.to_datetime(raw, errors="coerce", utc=True), None
-    first = str(present.iloc[0])
+def infer_datetimes(raw: pd.Series, where: str) -> tuple[pd.Series, str | None, str | None]:
+    """Datetimes (UTC) of a text column in the one format that fits every value; a note when
+    the first value alone could be read two ways; and, when no format fits every value, the
+    first value's format (the values that do not fit are NaT, for the caller to name).
+    DatasetError naming ``where`` when two readings fit every row."""
+    text = raw.astype("string").str.strip()
+    present = raw.notna().to_numpy()
+    if not present.any():
+        return pd.to_datetime(raw, errors="coerce", utc=True), None, None
+    first = str(text[present].iloc[0])
     candidates = _candidate_formats(first)
-    fitting = [fmt for fmt in candidates if _parse(present, fmt).notna().all()]
+    readings = {fmt: _parse(text, fmt) for fmt in candidates}  # each format parsed once
+    fitting = [fmt for fmt, parsed in readings.items() if parsed[present].notna().all()]
     if len(fitting) > 1:
         raise DatasetError(
             f"{where}: dates such as {first!r} read as month first ({fitting[0]}) and as day "
@@ -88,14 +90,14 @@ def infer_datetimes(raw: pd.Series, where: str) -> tuple[pd.Series, str | None]:
         note = None
         if len(candidates) > 1:
             note = f"dates such as {first!r} read as {fitting[0]}, the one reading that fits every row"
-        return _parse(raw.astype("string").str.strip(), fitting[0]), note
-    if _parse(present, "ISO8601").notna().all():
-        return _parse(raw.astype("string").str.strip(), "ISO8601"), None
+        return readings[fitting[0]], note, None
+    iso = _parse(text, "ISO8601")
+    if iso[present].notna().all():
+        return iso, None, None
     if not candidates:
         raise DatasetError(
             f"{where}: cannot tell the date format of its first value {first!r}; write the dates "
             "as ISO 8601 (YYYY-MM-DD HH:MM:SS)"
         )
-    best = min(candidates, key=lambda fmt: int(_parse(present, fmt).isna().sum()))
-    # The caller names the rows that do not fit: they are not in the first value's format.
-    return _parse(raw.astype("string").str.strip(), best), f"format {best} of its first value"
+    best = min(candidates, key=lambda fmt: int(readings[fmt][present].isna().sum()))
+    return readings[best], None, best
