@@ -7,7 +7,8 @@ make the quirks harmless and the real problems loud:
   then ``cp1252``, then ``latin-1``), strips stray BOMs and spaces from header
   names, drops fully blank rows and *counts* them in a :class:`LoadReport`
   (attached as ``df.attrs["load_report"]``), and turns pandas' parser errors
-  into :class:`DatasetError` naming the file.
+  into :class:`DatasetError` naming the file. A file cut short (no line end after a last
+  line with missing fields) is refused (:mod:`._lines`), here and in :func:`read_csv_arrow`.
 * Row labels of the returned frame are the 0-based data-row positions in the
   file (blank rows are dropped without renumbering), so later checks can name
   the offending row: data row ``i`` is file line ``i + 1 + header_lines``.
@@ -23,6 +24,7 @@ The API is shared with the catalog/text loaders; keep it stable.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import warnings
@@ -40,6 +42,7 @@ import pyarrow.compute as pc
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders import DatasetError
 from shopml.data.loaders._dates import EPOCH_UNITS, epoch_unit, infer_datetimes
+from shopml.data.loaders._lines import require_complete_last_line
 from shopml.data.schema import EVENTS_SCHEMA, Feature, FeatureSpec
 
 __all__ = [
@@ -143,7 +146,8 @@ def read_csv(
     Extra keyword arguments go to :func:`pandas.read_csv` (``header``, ``names``,
     ``dtype``, ``usecols``, ...). ``skip_blank_lines`` is forced off so that row
     labels stay file positions; fully blank rows are dropped afterwards and
-    counted in ``report.blank_rows_dropped``.
+    counted in ``report.blank_rows_dropped``. A file whose last line has no line end and
+    fewer fields than the header (or the first line) is refused as cut short.
     """
     p = check_file(path, dataset)
     kw.pop("encoding", None)
@@ -182,6 +186,9 @@ def read_csv(
         raise DatasetError(
             f"{p}: cannot decode with any of {list(encoding_candidates)}: {last_error}"
         )
+    if len(sep) == 1:
+        quoted = kw.get("quoting", csv.QUOTE_MINIMAL) != csv.QUOTE_NONE
+        require_complete_last_line(p, sep, len(df.columns), quoted=quoted)
     if overlong:
         raise DatasetError(
             f"{p}: some data rows have more {sep!r}-separated fields than the header's "
@@ -574,14 +581,13 @@ def read_csv_arrow(
 
     `column_names` is for header-less files. Blank lines (all fields null) are dropped and
     counted; lines with the wrong number of fields are skipped and counted as rejected.
-    Unparsable values raise DatasetError quoting Arrow's message (column and row).
+    Unparsable values raise DatasetError quoting Arrow's message (column and row); a file
+    whose last line has no line end and too few fields is refused as cut short.
     """
     file = check_file(path, dataset)
-    if column_names is None:
-        names = header_names(file, sep)
-        require_names(names, required, file)
-    else:
-        require_names(list(column_names), required, file)
+    names = header_names(file, sep) if column_names is None else list(column_names)
+    require_names(names, required, file)
+    require_complete_last_line(file, sep, len(names))
     malformed: list[int | None] = []
 
     def skip_malformed(row: Any) -> str:

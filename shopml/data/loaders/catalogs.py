@@ -68,6 +68,7 @@ from shopml.data.loaders._common import (
     require_columns,
     row_label,
 )
+from shopml.data.loaders._lines import require_complete_last_line
 
 __all__ = [
     "FASHION_STYLE_COLUMNS",
@@ -434,6 +435,7 @@ def fashion_images(
     text, report.encoding = _read_text(p)
     df = _split_styles(text, p, report)
     require_columns(df, FASHION_STYLE_COLUMNS, p)
+    require_complete_last_line(p, ",", len(df.columns))
     rows_in = len(df) + report.rows_rejected
     report.rows_read = rows_in
 

@@ -82,7 +82,6 @@ from shopml.data.loaders._common import (
     row_label,
     to_float64,
 )
-from shopml.data.loaders._lines import require_complete_last_line
 from shopml.data.schema import MAX_TS, MIN_TS, Feature, FeatureSpec
 
 DAY = 86_400
@@ -240,7 +239,6 @@ def _read_cascade_file(path: Path, report: LoadReport) -> pd.DataFrame:
             f"{path}: expected {len(CASCADE_COLUMNS)} tab-separated columns (click time, pay "
             f"time, refund time, {CASCADE_N_FIELDS} fields), found {df.shape[1]}"
         )
-    require_complete_last_line(path, "\t", len(CASCADE_COLUMNS))
     df.columns = CASCADE_COLUMNS
     return df
 
@@ -369,7 +367,6 @@ def trace(path: str | Path, *, origin: int = TRACE_ORIGIN) -> EventLog:
     file = check_file(path, "trace")
     df = read_csv(file, sep="\t", dtype=str, dataset="trace", quoting=3)
     require_columns(df, ["click_time", "pay_time", "dirpay_amt"], file)
-    require_complete_last_line(file, "\t", len(df.columns))
     report = report_of(df, file)
     feature_names = [c for c in df.columns if c not in TRACE_LABEL_COLUMNS]
     if len(feature_names) != CASCADE_N_FIELDS:

@@ -46,7 +46,6 @@ from shopml.data.loaders._common import (
     to_float64,
     to_int64,
 )
-from shopml.data.loaders._lines import require_complete_last_line
 from shopml.data.schema import (
     CONVERSIONS_SCHEMA,
     EVENTS_SCHEMA,
@@ -76,7 +75,6 @@ def attribution_journeys(path: str | Path) -> EventLog:
     """Load customer journeys as touchpoints + conversions (one clicks row per journey)."""
     file = check_file(path, "attribution_journeys")
     df = read_csv(file, required=JOURNEY_COLUMNS, dataset="attribution_journeys")
-    require_complete_last_line(file, ",", len(df.columns))
     report = report_of(df, file)
     if df.empty:
         raise DatasetError(f"{file}: no data rows (a header only)")

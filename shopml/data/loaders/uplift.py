@@ -25,7 +25,8 @@
     Mapping as for hillstrom: one clicks row per row (``ts`` = a nominal start), treatment
     0 = control / 1 = treated, exposure as given, f0..f11 numeric features, events ``visit``
     (start + 1 s) and ``conversion`` (start + 2 s); no amounts in this dataset, so no pay
-    events. Malformed lines (wrong field count) are skipped and counted; blank lines dropped
+    events. Malformed lines (wrong field count) are skipped and counted (a last line cut
+    short is refused: the file was cut); blank lines dropped
     and counted; rows missing a label column rejected and counted; blank feature values kept
     as missing (NaN) and counted per column in the load report's notes.
 """
