@@ -213,6 +213,41 @@ def test_criteo_uplift_errors(tmp_path: Path) -> None:
         load("criteo_uplift", path)
 
 
+def _set_field(line: str, index: int, value: str) -> str:
+    cells = line.split(",")
+    cells[index] = value
+    return ",".join(cells)
+
+
+def test_criteo_uplift_errors_name_the_file_row_after_dropped_rows(tmp_path: Path) -> None:
+    lines = _sample("criteo_uplift/criteo-uplift-v2.1-head1000.csv").read_text().splitlines()
+    rows = lines[1:21]
+    rows[1] = "1.0,2.0"  # data row 2: malformed, skipped
+    rows[2] = ""  # data row 3: blank, dropped
+    rows[3] = _set_field(rows[3], 15, "")  # data row 4: no exposure, rejected
+    rows[9] = _set_field(rows[9], 12, "2")  # data row 10: treatment 2
+    path = tmp_path / "criteo.csv"
+    path.write_text("\n".join([lines[0], *rows]) + "\n")
+    with pytest.raises(
+        DatasetError,
+        match=r"column 'treatment': expected 0 or 1, found 2 \(1 such row\(s\), "
+        r"first at data row 10 \(line 11\)\)",
+    ):
+        load("criteo_uplift", path)
+    rows[9] = lines[10]
+    path.write_text("\n".join([lines[0], *rows]) + "\n")
+    report = load("criteo_uplift", path).spec.meta["load_report"]
+    assert report["rejected"] == {
+        "malformed line (wrong number of fields)": 1,
+        "missing treatment/conversion/visit/exposure": 1,
+    }
+    assert "malformed lines, e.g. line(s) [3]" in report["notes"]
+    rows[11] = rows[11].replace(rows[11].split(",")[0], "abc", 1)  # data row 12
+    path.write_text("\n".join([lines[0], *rows]) + "\n")
+    with pytest.raises(DatasetError, match=r"data row 12, column 'f0': not a number: 'abc'"):
+        load("criteo_uplift", path)
+
+
 # ------------------------------------------------------------------------------ diginetica
 def test_diginetica_sample() -> None:
     _sample("diginetica/train-item-views-sample.csv")
@@ -289,6 +324,20 @@ def test_taobao_attach_picks_latest_earlier_view(tmp_path: Path) -> None:
     assert log.spec.meta["unattached"] == {"cart": 1, "fav": 1, "pay": 0}
     path.write_text("1,10,5,pv,1511600000\n1,10,5,click,1511600001\n")
     with pytest.raises(DatasetError, match=r"data row 2, column 'behavior_type'.*'click'"):
+        load("taobao_userbehavior", path)
+
+
+def test_taobao_bad_behaviour_names_the_file_row_after_dropped_rows(tmp_path: Path) -> None:
+    lines = _sample("taobao/UserBehavior-head.csv").read_text().splitlines()[:12]
+    lines[1] = ""  # data row 2: blank
+    lines[2] = "1,2,3"  # data row 3: malformed
+    lines[3] = _set_field(lines[3], 2, "")  # data row 4: an empty field
+    lines[7] = _set_field(lines[7], 3, "PV")  # data row 8: unknown behaviour
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        DatasetError, match=r"data row 8, column 'behavior_type' \(4th field\): 'PV' is not one"
+    ):
         load("taobao_userbehavior", path)
 
 

@@ -46,6 +46,7 @@ from shopml.data.loaders._lines import require_complete_last_line
 from shopml.data.schema import EVENTS_SCHEMA, Feature, FeatureSpec
 
 __all__ = [
+    "DATA_ROW",
     "DEFAULT_ENCODINGS",
     "DatasetError",
     "LoadReport",
@@ -576,13 +577,16 @@ def read_csv_arrow(
     required: Sequence[str] = (),
     include_columns: Sequence[str] | None = None,
     dataset: str = "",
+    row_numbers: bool = False,
 ) -> tuple[pa.Table, LoadReport]:
     """Read a large delimited file with pyarrow.csv (threads, .gz) and a LoadReport.
 
     `column_names` is for header-less files. Blank lines (all fields null) are dropped and
     counted; lines with the wrong number of fields are skipped and counted as rejected.
     Unparsable values raise DatasetError quoting Arrow's message (column and row); a file
-    whose last line has no line end and too few fields is refused as cut short.
+    whose last line has no line end and too few fields is refused as cut short. With
+    `row_numbers`, the table gets a :data:`DATA_ROW` column: each row's 1-based data row in
+    the file (skipped and blank lines counted), so later filters keep messages true.
     """
     file = check_file(path, dataset)
     names = header_names(file, sep) if column_names is None else list(column_names)
@@ -624,6 +628,13 @@ def read_csv_arrow(
         if pa.types.is_string(table.column(name).type):
             null = pc.or_kleene(null, pc.equal(pc.utf8_trim_whitespace(table.column(name)), ""))
         blank = null if blank is None else pc.and_kleene(blank, null)
+    lines = [m for m in malformed if m is not None]
+    if row_numbers:
+        if len(lines) < len(malformed):  # threaded reads do not number skipped lines
+            lines = _malformed_lines(file, sep, column_names)
+        header = 0 if column_names is not None else 1
+        rows = _file_data_rows(table.num_rows, [m - header for m in lines])
+        table = table.append_column(DATA_ROW, pa.array(rows))
     n_blank = int(pc.sum(blank).as_py() or 0) if blank is not None else 0
     if n_blank:
         table = table.filter(pc.invert(pc.fill_null(blank, False)))
@@ -631,10 +642,45 @@ def read_csv_arrow(
     report.rows_read = table.num_rows
     if malformed:
         report.reject("malformed line (wrong number of fields)", len(malformed))
-        shown = [m for m in malformed[:5] if m is not None]
-        if shown:
-            report.note(f"malformed lines, e.g. line(s) {shown}")
+        if lines:
+            report.note(f"malformed lines, e.g. line(s) {sorted(lines)[:5]}")
     return table, report
+
+
+#: Column that ``read_csv_arrow(row_numbers=True)`` adds: the row's 1-based data row in the file.
+DATA_ROW = "_data_row"
+
+
+def _file_data_rows(n_rows: int, skipped: Sequence[int]) -> np.ndarray:
+    """1-based data rows of the `n_rows` rows Arrow kept, given the data rows it skipped."""
+    rows = np.arange(1, n_rows + len(skipped) + 1, dtype=np.int64)
+    return rows[~np.isin(rows, np.asarray(skipped, dtype=np.int64))] if skipped else rows
+
+
+def _malformed_lines(file: Path, sep: str, column_names: Sequence[str] | None) -> list[int]:
+    """Line numbers (1-based, header included) of the lines with the wrong number of fields;
+    read single-threaded, since a threaded read does not number them."""
+    import pyarrow.csv as pacsv
+
+    found: list[int] = []
+
+    def note(row: Any) -> str:
+        found.append(int(row.number))
+        return "skip"
+
+    pacsv.read_csv(
+        str(file),
+        read_options=pacsv.ReadOptions(
+            use_threads=False,
+            block_size=1 << 24,
+            column_names=list(column_names) if column_names is not None else None,
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=sep, ignore_empty_lines=False, invalid_row_handler=note
+        ),
+        convert_options=pacsv.ConvertOptions(include_columns=[], strings_can_be_null=True),
+    )
+    return found
 
 
 def _locate_arrow_error(
@@ -653,14 +699,21 @@ def _locate_arrow_error(
     if not match or int(match.group(1)) >= len(names):
         return f"{file}: {exc}"
     column = names[int(match.group(1))]
+    skipped: list[int] = []
+
+    def skip(row: Any) -> str:
+        skipped.append(int(row.number))
+        return "skip"
+
     try:
         raw = pacsv.read_csv(
             str(file),
             read_options=pacsv.ReadOptions(
-                column_names=list(column_names) if column_names is not None else None
+                use_threads=False,  # so that skipped lines are numbered
+                column_names=list(column_names) if column_names is not None else None,
             ),
             parse_options=pacsv.ParseOptions(
-                delimiter=sep, ignore_empty_lines=False, invalid_row_handler=lambda row: "skip"
+                delimiter=sep, ignore_empty_lines=False, invalid_row_handler=skip
             ),
             convert_options=pacsv.ConvertOptions(
                 include_columns=[column], column_types={column: pa.string()}
@@ -675,8 +728,10 @@ def _locate_arrow_error(
     if not bad.any():
         return f"{file}: column {column!r}: {exc}"
     row = int(np.flatnonzero(bad.to_numpy())[0])
+    header = 0 if column_names is not None else 1
+    data_row = int(_file_data_rows(len(values), [m - header for m in skipped])[row])
     return (
-        f"{file}: data row {row + 1}, column {column!r}: not a number: {values.iloc[row]!r} "
+        f"{file}: data row {data_row}, column {column!r}: not a number: {values.iloc[row]!r} "
         f"({int(bad.sum())} such row(s))"
     )
 

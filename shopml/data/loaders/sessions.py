@@ -38,6 +38,8 @@ import pyarrow.compute as pc
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders import DatasetError, register_loader
 from shopml.data.loaders._common import (
+    DATA_ROW,
+    LoadReport,
     check_file,
     clicks_table,
     concat_events,
@@ -135,14 +137,8 @@ def _attach_to_last_view(
     return out
 
 
-@register_loader(
-    "taobao_userbehavior",
-    returns="eventlog",
-    sample="taobao/UserBehavior-head.csv",
-    description="Taobao UserBehavior: pv as clicks; cart/fav/buy attached to the last pv",
-)
-def taobao_userbehavior(path: str | Path, *, period: tuple[int, int] | None = None) -> EventLog:
-    """Load Taobao UserBehavior (no header) as pv clicks with cart/fav/pay events attached."""
+def _taobao_table(path: str | Path, *, row_numbers: bool = False) -> tuple[pa.Table, LoadReport]:
+    """The Taobao file as a table and its report, rows with an empty field rejected."""
     types = {
         "user_id": pa.int64(),
         "item_id": pa.int64(),
@@ -151,9 +147,12 @@ def taobao_userbehavior(path: str | Path, *, period: tuple[int, int] | None = No
         "ts": pa.int64(),
     }
     table, report = read_csv_arrow(
-        path, column_names=TAOBAO_COLUMNS, column_types=types, dataset="taobao_userbehavior"
+        path,
+        column_names=TAOBAO_COLUMNS,
+        column_types=types,
+        dataset="taobao_userbehavior",
+        row_numbers=row_numbers,
     )
-    file = Path(report.path)
     missing = None
     for name in TAOBAO_COLUMNS:
         null = pc.is_null(table.column(name))
@@ -162,6 +161,19 @@ def taobao_userbehavior(path: str | Path, *, period: tuple[int, int] | None = No
     if n_missing:
         report.reject("a field is empty", n_missing)
         table = table.filter(pc.invert(missing))
+    return table, report
+
+
+@register_loader(
+    "taobao_userbehavior",
+    returns="eventlog",
+    sample="taobao/UserBehavior-head.csv",
+    description="Taobao UserBehavior: pv as clicks; cart/fav/buy attached to the last pv",
+)
+def taobao_userbehavior(path: str | Path, *, period: tuple[int, int] | None = None) -> EventLog:
+    """Load Taobao UserBehavior (no header) as pv clicks with cart/fav/pay events attached."""
+    table, report = _taobao_table(path)
+    file = Path(report.path)
 
     # Dictionary-encode the behaviour strings: 100 M rows stay small int codes, not objects.
     encoded = pc.dictionary_encode(
@@ -169,13 +181,19 @@ def taobao_userbehavior(path: str | Path, *, period: tuple[int, int] | None = No
     ).combine_chunks()
     labels = np.array(encoded.dictionary.to_pylist(), dtype=object)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
-    unknown_labels = [i for i, v in enumerate(labels) if v not in ("pv", *TAOBAO_EVENT_KINDS)]
+    unknown_labels = [v for v in labels if v not in ("pv", *TAOBAO_EVENT_KINDS)]
     if unknown_labels:
-        bad = np.isin(codes, unknown_labels)
+        # read again with file row numbers (blank, malformed and incomplete lines were dropped)
+        numbered, _ = _taobao_table(path, row_numbers=True)
+        trimmed = pc.utf8_trim_whitespace(numbered.column("behavior_type"))
+        bad = pc.is_in(trimmed, value_set=pa.array(unknown_labels, pa.string()))
+        bad = bad.to_numpy(zero_copy_only=False)
         pos = int(np.flatnonzero(bad)[0])
+        row = int(numbered.column(DATA_ROW)[pos].as_py())
         raise DatasetError(
-            f"{file}: data row {pos + 1}, column 'behavior_type' (4th field): "
-            f"{labels[codes[pos]]!r} is not one of pv/cart/fav/buy ({int(bad.sum())} such row(s))"
+            f"{file}: data row {row}, column 'behavior_type' (4th field): "
+            f"{trimmed[pos].as_py()!r} is not one of pv/cart/fav/buy ({int(bad.sum())} such "
+            "row(s))"
         )
     behavior_code = {str(v): i for i, v in enumerate(labels)}
     ts = table.column("ts").to_numpy()

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders import DatasetError, register_loader
 from shopml.data.loaders._common import (
+    DATA_ROW,
     categorical_feature,
     check_file,
     clicks_table,
@@ -251,6 +252,7 @@ def criteo_uplift(path: str | Path, *, start: int = CRITEO_UPLIFT_START) -> Even
         required=CRITEO_UPLIFT_FEATURES + CRITEO_UPLIFT_LABELS,
         include_columns=CRITEO_UPLIFT_FEATURES + CRITEO_UPLIFT_LABELS,
         dataset="criteo_uplift",
+        row_numbers=True,
     )
     file = Path(report.path)
     incomplete = None
@@ -269,9 +271,10 @@ def criteo_uplift(path: str | Path, *, start: int = CRITEO_UPLIFT_START) -> Even
     for c, values in labels.items():
         bad = (values != 0) & (values != 1)
         if bad.any():
+            row = int(table.column(DATA_ROW)[int(np.flatnonzero(bad)[0])].as_py())
             raise DatasetError(
                 f"{file}: column {c!r}: expected 0 or 1, found {int(values[bad][0])} "
-                f"({int(bad.sum())} such row(s), first at data row {int(np.flatnonzero(bad)[0]) + 1})"
+                f"({int(bad.sum())} such row(s), first at data row {row} (line {row + 1}))"
             )
 
     n = table.num_rows
