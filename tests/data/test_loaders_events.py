@@ -268,7 +268,12 @@ def test_diginetica_sample() -> None:
     assert position.min() == 0 and (position >= 0).all()
     assert len(np.unique(session)) == 2_986
     registered = log.column("user_id") < ANONYMOUS_USER_OFFSET
-    assert registered.sum() == 4_710
+    # 4,710 views name a user; 21 more, without one, are in 6 sessions of one registered user
+    assert registered.sum() == 4_710 + 21
+    notes = log.spec.meta["load_report"]["notes"]
+    assert any(n.startswith("21 view(s) without user_id in 6 session(s)") for n in notes)
+    assert any(n.startswith("2 session(s) hold views of several registered users") for n in notes)
+    assert set(log.column("user_id")[session == 104].tolist()) == {4}
 
 
 def test_diginetica_bad_date_names_the_row(tmp_path: Path) -> None:
@@ -278,6 +283,60 @@ def test_diginetica_bad_date_names_the_row(tmp_path: Path) -> None:
     path.write_text("\n".join(lines))
     with pytest.raises(DatasetError, match=r"data row 7 \(line 8\), column 'eventdate'"):
         load("diginetica", path)
+
+
+DIGINETICA_HEADER = "session_id;user_id;item_id;timeframe;eventdate"
+
+
+def _diginetica_file(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "views.csv"
+    path.write_text("\n".join([DIGINETICA_HEADER, *rows]) + "\n")
+    return path
+
+
+def test_diginetica_views_without_user_take_their_sessions_one_registered_user(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        "1;NA;10;0;2016-05-09",  # session 1: one registered user (5) -> 5
+        "1;5;11;1000;2016-05-09",
+        "1;;12;2000;2016-05-09",
+        "2;NA;10;0;2016-05-09",  # session 2: anonymous
+        "3;7;10;0;2016-05-09",  # session 3: users 7 and 8 -> its NA view stays anonymous
+        "3;8;11;1000;2016-05-09",
+        "3;NA;12;2000;2016-05-09",
+    ]
+    log = load("diginetica", _diginetica_file(tmp_path, rows))
+    offset = ANONYMOUS_USER_OFFSET
+    assert log.column("user_id").tolist() == [5, 5, 5, offset + 2, 7, 8, offset + 3]
+    notes = log.spec.meta["load_report"]["notes"]
+    assert "2 views in anonymous sessions (user_id = offset + session)" in notes
+    assert any(n.startswith("2 view(s) without user_id in 1 session(s) of one") for n in notes)
+    assert (
+        "1 session(s) hold views of several registered users (e.g. session 3: users [7, 8]): "
+        "each view keeps its own user_id; their 1 view(s) without one stay anonymous" in notes
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("2;-7;11;1000;2016-05-09", r"data row 2 \(line 3\), column 'user_id': negative id -7"),
+        ("2;-1;11;1000;2016-05-09", r"column 'user_id': negative id -1 \(1 such row"),
+        ("-2;4;11;1000;2016-05-09", r"data row 2 \(line 3\), column 'session_id': negative id"),
+        ("2;4;-11;1000;2016-05-09", r"column 'item_id': negative id -11"),
+        ("2;4;11;-1000;2016-05-09", r"data row 2 \(line 3\), column 'timeframe': negative "
+         r"millisecond offset -1000 \(2 such row\(s\)\)"),
+    ],
+)  # fmt: skip
+def test_diginetica_negative_values_are_errors_naming_the_row(
+    row: str, message: str, tmp_path: Path
+) -> None:
+    rows = ["1;NA;10;0;2016-05-09", row, "3;NA;12;-5;2016-05-09"]
+    if "-1000" not in row:
+        rows[2] = "3;NA;12;5;2016-05-09"
+    with pytest.raises(DatasetError, match=message):
+        load("diginetica", _diginetica_file(tmp_path, rows))
 
 
 # ------------------------------------------------------------------------------ taobao

@@ -8,8 +8,13 @@
     order (``click_id`` = data row order). ``ts`` = ``eventdate`` (00:00 UTC) + ``timeframe``
     // 1000 - ``timeframe`` is the milliseconds since the session's first query, so ``ts`` is
     the session's day plus that offset, not a true wall-clock time. ``user_id`` is the
-    registered user where given; an anonymous session gets ``ANONYMOUS_USER_OFFSET +
-    session_id`` (so it can never collide with a registered user id). Features:
+    registered user where given. A view without one (``NA``) in a session whose other views
+    name exactly one registered user gets that user (the user logged in during the session;
+    the real file has such sessions); otherwise - an anonymous session, or one naming several
+    registered users (the real file has a few; their views keep their own ids) - it gets
+    ``ANONYMOUS_USER_OFFSET + session_id``, which can never collide with a registered id. The
+    counts are in the load report's notes. A negative session_id, user_id, item_id or
+    timeframe is an error naming the first row (``-1`` is not read as "missing"). Features:
     ``session_id`` (categorical) and ``session_position`` (0-based rank of the view within
     its session by timeframe, numeric). The events table is empty (views only).
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -49,6 +55,7 @@ from shopml.data.loaders._common import (
     read_csv,
     read_csv_arrow,
     report_of,
+    row_label,
     to_int64,
 )
 from shopml.data.schema import EVENTS_SCHEMA, MAX_TS, MIN_TS, Feature, FeatureSpec
@@ -74,17 +81,15 @@ def diginetica(path: str | Path) -> EventLog:
     file = check_file(path, "diginetica")
     df = read_csv(file, sep=";", required=DIGINETICA_COLUMNS, dataset="diginetica")
     report = report_of(df, file)
-    session = to_int64(df, "session_id", file)
-    item = to_int64(df, "item_id", file)
+    session = _non_negative(df, "session_id", to_int64(df, "session_id", file), file)
+    item = _non_negative(df, "item_id", to_int64(df, "item_id", file), file)
+    missing = df["user_id"].isna().to_numpy()
     user = to_int64(df, "user_id", file, allow_missing=True)
-    timeframe = to_int64(df, "timeframe", file)
-    if (timeframe < 0).any():
-        raise DatasetError(f"{file}: column 'timeframe': negative millisecond offsets")
+    user = _non_negative(df, "user_id", np.where(missing, 0, user), file)
+    timeframe = _non_negative(df, "timeframe", to_int64(df, "timeframe", file), file)
     day = parse_timestamps(df, "eventdate", file, fmt="%Y-%m-%d")
     ts = day + timeframe // 1000
-    anonymous = user < 0
-    user = np.where(anonymous, ANONYMOUS_USER_OFFSET + session, user)
-    report.note(f"{int(anonymous.sum())} views in anonymous sessions (user_id = offset + session)")
+    user = _session_users(session, user, missing, report)
 
     n = len(df)
     order = np.lexsort((np.arange(n), timeframe, session))
@@ -109,6 +114,8 @@ def diginetica(path: str | Path) -> EventLog:
             "ts_note": "eventdate (UTC midnight) + timeframe ms // 1000: offset since the "
             "session's first query, not wall-clock time",
             "anonymous_user_id": f"user_id = {ANONYMOUS_USER_OFFSET} + session_id",
+            "session_user": "a view without user_id in a session whose views name exactly one "
+            "registered user gets that user; otherwise it is anonymous",
         },
     )  # fmt: skip
     clicks = clicks_table(
@@ -116,6 +123,56 @@ def diginetica(path: str | Path) -> EventLog:
         {"session_id": session, "session_position": position}, spec,
     )  # fmt: skip
     return finish_log(clicks, EVENTS_SCHEMA.empty_table(), spec, report)
+
+
+def _non_negative(df: pd.DataFrame, column: str, values: np.ndarray, file: Path) -> np.ndarray:
+    """`values` unchanged; DatasetError naming the first row and the count if any is negative."""
+    negative = values < 0
+    if negative.any():
+        pos = int(np.flatnonzero(negative)[0])
+        what = "millisecond offset" if column == "timeframe" else "id"
+        raise DatasetError(
+            f"{file}: {row_label(df, pos)}, column {column!r}: negative {what} "
+            f"{int(values[pos])} ({int(negative.sum())} such row(s))"
+            + ("; an anonymous session's user_id is NA" if column == "user_id" else "")
+        )
+    return values
+
+
+def _session_users(
+    session: np.ndarray, user: np.ndarray, missing: np.ndarray, report: LoadReport
+) -> np.ndarray:
+    """user_id per view: the registered user where given; for a view without one, the
+    session's registered user when the session has exactly one, else the anonymous id
+    ``ANONYMOUS_USER_OFFSET + session``. Counts go to the report's notes."""
+    registered = pd.DataFrame({"session": session[~missing], "user": user[~missing]})
+    registered = registered.drop_duplicates()
+    n_users = registered.groupby("session")["user"].size()
+    single = registered[registered["session"].map(n_users).to_numpy() == 1]
+    owner = pd.Series(single["user"].to_numpy(), index=single["session"].to_numpy(), dtype="Int64")
+    found = pd.Series(session[missing]).map(owner).to_numpy(dtype=np.int64, na_value=-1)
+    filled = found >= 0  # registered ids are non-negative (checked)
+    out = user.copy()
+    out[missing] = np.where(filled, found, ANONYMOUS_USER_OFFSET + session[missing])
+    anonymous = int((~filled).sum())
+    report.note(f"{anonymous} views in anonymous sessions (user_id = offset + session)")
+    if filled.any():
+        sessions = np.unique(session[missing][filled])
+        report.note(
+            f"{int(filled.sum())} view(s) without user_id in {len(sessions)} session(s) of one "
+            f"registered user were given that user (e.g. session(s) {sessions[:3].tolist()})"
+        )
+    several = n_users[n_users > 1]
+    if len(several):
+        first = int(several.index[0])
+        users = sorted(registered.loc[registered["session"] == first, "user"].tolist())
+        left = int(np.isin(session[missing], several.index.to_numpy()).sum())
+        report.note(
+            f"{len(several)} session(s) hold views of several registered users (e.g. session "
+            f"{first}: users {users}): each view keeps its own user_id"
+            + (f"; their {left} view(s) without one stay anonymous" if left else "")
+        )
+    return out
 
 
 def _attach_to_last_view(
