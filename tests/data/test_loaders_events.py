@@ -175,6 +175,24 @@ def test_hillstrom_bad_values_name_the_row(tmp_path: Path) -> None:
         load("hillstrom", path)
 
 
+def test_hillstrom_spend_without_conversion_is_a_note_not_a_rejection(tmp_path: Path) -> None:
+    path, lines = _hillstrom_copy(tmp_path)
+    cells = lines[4].split(",")
+    assert cells[-2:] == ["0", "0"]
+    lines[4] = ",".join([*cells[:-1], "12.5"])  # data row 4: spend without conversion
+    path.write_text("\n".join(lines) + "\n")
+    log = load("hillstrom", path)
+    report = log.spec.meta["load_report"]
+    assert log.n_clicks == report["rows_read"] == 50  # rows in = rows out
+    assert report["rows_rejected"] == 0 and report["rejected"] == {}
+    assert (
+        "1 row(s) with spend > 0 but no conversion (e.g. data row 4 (line 5)): kept without a "
+        "pay event, so their spend (12.50 in all) is not in the log's events" in report["notes"]
+    )
+    pays = log.events.filter(pa.compute.equal(log.events.column("kind"), "pay"))
+    assert 3 not in pays.column("click_id").to_pylist()  # data row 4 is click 3
+
+
 # ---------------------------------------------------------------------------- criteo uplift
 def test_criteo_uplift_sample() -> None:
     _sample("criteo_uplift/criteo-uplift-v2.1-head1000.csv")

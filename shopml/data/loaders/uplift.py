@@ -12,7 +12,8 @@
     spend) at start + 2 s for converters. Features: recency, history numeric;
     history_segment, zip_code, channel categorical strings (a blank value becomes the category
     ``"<missing>"``, counted per column in the load report's notes); mens, womens, newbie
-    categorical 0/1. ``spend > 0`` without a conversion is reported (no pay event made).
+    categorical 0/1. ``spend > 0`` without a conversion is kept without a pay event and
+    noted (count, first row, the spend left out), not counted as a rejection.
     :func:`hillstrom_frame` gives the sklearn-style view (X, treatment, visit, conversion,
     spend); its one-hot columns are the documented categories (``HILLSTROM_CATEGORIES``),
     whichever of them a file holds, so every Hillstrom file gives the same columns (a blank
@@ -145,9 +146,13 @@ def hillstrom(path: str | Path, *, start: int = HILLSTROM_START) -> EventLog:
     if (spend < 0).any():
         pos = int(np.flatnonzero(spend < 0)[0])
         raise DatasetError(f"{file}: {row_label(df, pos)}, column 'spend': negative spend")
-    report.reject(
-        "spend > 0 without conversion (no pay event)", int(((spend > 0) & (conversion == 0)).sum())
-    )
+    unconverted = (spend > 0) & (conversion == 0)
+    if unconverted.any():  # the row is kept (rows in = rows out): a note, not a rejection
+        report.note(
+            f"{int(unconverted.sum())} row(s) with spend > 0 but no conversion (e.g. "
+            f"{row_label(df, int(np.flatnonzero(unconverted)[0]))}): kept without a pay event, "
+            f"so their spend ({spend[unconverted].sum():.2f} in all) is not in the log's events"
+        )
     unvisited = int(((conversion == 1) & (visit == 0)).sum())
     if unvisited:
         report.note(f"{unvisited} conversion(s) without a visit (kept as given)")
