@@ -354,6 +354,38 @@ def test_mercari_missing_column_and_dollar_prices(tmp_path: Path) -> None:
     assert any("dollars" in n for n in r["notes"])
 
 
+def test_mercari_auto_price_unit_refuses_integer_dollars_it_cannot_tell_from_cents(
+    tmp_path: Path,
+) -> None:
+    src = _sample("listings/mercari_us_2022_listings.csv")
+    df = pd.read_csv(src, dtype=str, keep_default_na=False).head(4)
+    dollars = df.assign(price=["25", "18", "7", "300"], originalPrice=["30", "", "9", "300"])
+    dollars.to_csv(tmp_path / "int_dollars.csv", index=False)
+    with pytest.raises(
+        DatasetError,
+        match=r"int_dollars\.csv: price_unit='auto' cannot tell cents from dollars: .*"
+        r"\(e\.g\. '25' in 'price' at data row 1 \(line 2\)\).*price_unit='dollars'",
+    ):
+        mercari_listings(tmp_path / "int_dollars.csv")
+    t = mercari_listings(tmp_path / "int_dollars.csv", price_unit="dollars")
+    assert t["price"].to_pylist() == [25.0, 18.0, 7.0, 300.0]
+    assert mercari_listings(tmp_path / "int_dollars.csv", price_unit="cents")[
+        "price"
+    ].to_pylist() == [0.25, 0.18, 0.07, 3.0]
+    # the API's form: integer cents of whole-dollar prices, read as cents and said so
+    cents = df.assign(price=["2500", "1800", "700", "30000"])
+    cents.to_csv(tmp_path / "cents.csv", index=False)
+    t = mercari_listings(tmp_path / "cents.csv")
+    assert t["price"].to_pylist() == [25.0, 18.0, 7.0, 300.0]
+    assert any(
+        n.startswith("prices read as cents (price_unit='auto': every price is a whole number")
+        and "price_unit='dollars'" in n
+        for n in load_report(t)["notes"]
+    )
+    with pytest.raises(DatasetError, match=r"price_unit='euros': expected"):
+        mercari_listings(tmp_path / "cents.csv", price_unit="euros")  # type: ignore[arg-type]
+
+
 def test_flipkart_specs_parser() -> None:
     text = (
         '{"product_specification"=>[{"key"=>"Fabric", "value"=>"Cotton"}, '

@@ -567,6 +567,34 @@ MERCARI_COLUMNS = ["id", "name", "price"]
 _MERCARI_LEVELS = ["itemCategoryNameLevel0", "itemCategoryNameLevel1", "itemCategoryNameLevel2"]
 
 
+def _mercari_price_unit(df: pd.DataFrame, path: str | Path, report: Report) -> str:
+    """'cents' or 'dollars' for ``price_unit="auto"`` (noted); DatasetError when integer
+    prices could be either."""
+    columns = [c for c in ("price", "originalPrice") if c in df.columns]
+    text = pd.concat([df[c] for c in columns]).astype("string")
+    if bool(text.str.contains(r"[$.]", regex=True).fillna(False).any()):
+        report.note("prices read as dollars (price_unit='auto': a price holds '$' or a '.')")
+        return "dollars"
+    values, _ = parse_money(text)
+    odd = ~np.isnan(values) & (np.nan_to_num(values) % 100 != 0)
+    if not odd.any():
+        report.note(
+            "prices read as cents (price_unit='auto': every price is a whole number of "
+            "hundreds, as the Mercari API writes whole-dollar prices, 1800 = $18.00); pass "
+            "price_unit='dollars' if they are dollars"
+        )
+        return "cents"
+    first = int(np.flatnonzero(odd)[0])
+    column = columns[first // len(df)]
+    raise DatasetError(
+        f"{path}: price_unit='auto' cannot tell cents from dollars: the prices are integers "
+        f"but not all multiples of 100 (e.g. {text.iloc[first]!r} in {column!r} at "
+        f"{describe_row(df, first % len(df))}), so they are not the Mercari API's whole-dollar "
+        "cents, yet cents cannot be ruled out; pass price_unit='dollars' (25 = $25.00) or "
+        "price_unit='cents' (25 = $0.25)"
+    )
+
+
 @register_loader(
     "mercari_listings",
     returns="catalog",
@@ -586,10 +614,13 @@ def mercari_listings(
     ``categoryTitle`` -> ``category_title``; ``categoryId`` -> ``category_id`` int64;
     ``status``; ``shippingPayerName`` -> ``shipping_payer``; ``photoLarge1``/``2`` ->
     ``image_urls`` (list of URLs; no local photos, so no ``image_path``). The Mercari API
-    gives prices as integer cents: with `price_unit="auto"` integer-only price columns are
-    read as cents and anything with ``$`` or a decimal point as dollars (the choice is
-    noted in the report). Rows with an unparsable price are rejected; identical repeated
-    rows (7 in the sample) are rejected as duplicates.
+    gives prices as integer cents of whole-dollar prices (1800 = $18.00; every price of the
+    sample is a multiple of 100). With `price_unit="auto"`, prices holding ``$`` or a
+    decimal point are read as dollars; integer prices that are all multiples of 100 as
+    cents; integer prices that are not (``25``: $25 or $0.25?) raise DatasetError asking
+    for ``price_unit="dollars"`` or ``"cents"``. The choice is noted in the report. Rows
+    with an unparsable price are rejected; identical repeated rows (7 in the sample) are
+    rejected as duplicates.
     """
     df = read_csv(path, dataset="mercari_listings", **_CSV_TEXT)
     require_columns(df, MERCARI_COLUMNS, path)
@@ -608,12 +639,10 @@ def mercari_listings(
         report.note("ids are not all m<digits>: item_id is a hash of the id text")
     df = df.assign(item_id=item_id, source_id=ids)
 
-    price_cols = [c for c in ("price", "originalPrice") if c in df.columns]
     if price_unit == "auto":
-        sample = pd.concat([df[c] for c in price_cols]).astype("string")
-        is_dollars = bool(sample.str.contains(r"[$.]", regex=True).fillna(False).any())
-        price_unit = "dollars" if is_dollars else "cents"
-        report.note(f"prices read as {price_unit} (price_unit='auto')")
+        price_unit = _mercari_price_unit(df, path, report)
+    elif price_unit not in ("cents", "dollars"):
+        raise DatasetError(f"price_unit={price_unit!r}: expected 'auto', 'cents' or 'dollars'")
     scale = 100.0 if price_unit == "cents" else 1.0
     price, bad = parse_money(df["price"])
     df = reject_rows(df.assign(_price=price / scale), bad, "unparsable price", report)
