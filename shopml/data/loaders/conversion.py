@@ -58,6 +58,7 @@ before its pay, or without a pay) are dropped and counted; all counts are in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,20 @@ CRITEO_COLUMNS = (
     + [f"cat_{i}" for i in range(1, 10)]
 )
 _LIST_CHARS = r"[\[\]\s'\"]"
+#: What to do about click times that mix relative and unix seconds, per loader.
+CASCADE_MIX_HINT = (
+    "A directory holding both the processed and the raw layout (as `shopml simulate --format "
+    "cascade` writes them) must be loaded one file at a time; within one file, fix or drop the "
+    "stray rows."
+)
+TRACE_MIX_HINT = (
+    "A TRACE file holds one kind (seconds since the dataset start, or unix seconds): fix or "
+    "drop the stray rows."
+)
+CRITEO_MIX_HINT = (
+    "Chapelle's data.txt holds seconds since the log's start (or, converted, unix seconds "
+    "throughout): fix or drop the stray rows."
+)
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -165,37 +180,115 @@ def _seconds(values: pd.Series, column: str, path: Path, frame: pd.DataFrame) ->
     return to_float64(probe, column, path)
 
 
+#: Relative times at or beyond this (about 3.2 years) are no release's seconds since its start
+#: (CASCADE spans 25 days, TRACE 82, Criteo's log 60); as milliseconds they are 1.2 days.
+RELATIVE_MAX_S = 100_000_000
+_MS_HINT = "the times look like milliseconds; the format wants seconds (divide them by 1000)"
+
+
+class _Rows:
+    """Names a row of the (concatenated, filtered) click arrays by its file and data row."""
+
+    def __init__(self) -> None:
+        self._files: list[tuple[Path, int]] = []
+        self._file_no: list[np.ndarray] = []
+        self._index: list[np.ndarray] = []
+
+    def add(self, file: Path, df: pd.DataFrame) -> None:
+        """Append the rows of `df`, read from `file` (its index = 0-based data rows)."""
+        self._file_no.append(np.full(len(df), len(self._files), dtype=np.int32))
+        self._index.append(df.index.to_numpy(dtype=np.int64))
+        self._files.append((file, int(df.attrs.get("header_lines", 0))))
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where `mask` is true (in the order added)."""
+        file_no, index = np.concatenate(self._file_no), np.concatenate(self._index)
+        self._file_no, self._index = [file_no[mask]], [index[mask]]
+
+    def __call__(self, position: int) -> str:
+        """'FILE: data row N (line M)' of the row at `position`."""
+        file_no = int(np.concatenate(self._file_no)[position])
+        row = int(np.concatenate(self._index)[position]) + 1
+        file, header = self._files[file_no]
+        return f"{file}: data row {row} (line {row + header})"
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
 def _make_absolute(
-    times: dict[str, np.ndarray], origin: int, report: LoadReport, dataset: str
+    times: dict[str, np.ndarray],
+    origin: int,
+    report: LoadReport,
+    dataset: str,
+    where: Callable[[int], str],
+    hint: str,
 ) -> bool:
-    """Shift relative times (all clicks before 2000) by `origin` in place; True if shifted."""
+    """Shift relative times (all clicks before 2000) by `origin` in place; True if shifted.
+    DatasetError when the click times mix relative and unix seconds (naming the first row of
+    the fewer kind; `hint` says what to do for this loader) or look like milliseconds."""
     clicks = times["click"]
     if len(clicks) == 0:
         return False
     relative = clicks < MIN_TS
     if relative.all():
+        far = clicks >= RELATIVE_MAX_S
+        if far.any():
+            pos = _first(far)
+            raise DatasetError(
+                f"{dataset}: relative click times reach {clicks.max():.0f} s, "
+                f"{clicks.max() / (365.25 * DAY):.1f} years after the start "
+                f"({int(far.sum())} row(s) from {RELATIVE_MAX_S:,} s, first {where(pos)}: "
+                f"{clicks[pos]:.0f}); no release spans that long: if the times are "
+                "milliseconds, the format wants seconds (divide them by 1000); otherwise that row "
+                "holds a stray value"
+            )
         for t in times.values():
             present = ~np.isnan(t)
             t[present] += origin
         report.note(f"times are relative seconds; shifted by origin {origin} (unix s)")
         return True
     if relative.any():
+        n_rel, n_abs = int(relative.sum()), int((~relative).sum())
+        below, above = clicks[relative].max(), clicks[~relative].min()
+        if above - below < RELATIVE_MAX_S:  # one run of values across 2000-01-01
+            raise DatasetError(
+                f"{dataset}: click times run from {clicks.min():.0f} to {clicks.max():.0f} "
+                f"without a break across {MIN_TS} (2000-01-01 as unix seconds: {n_rel} row(s) "
+                f"below, {n_abs} above); as milliseconds since the start they span "
+                f"{(clicks.max() - clicks.min()) / 1000 / DAY:.1f} days: {_MS_HINT}"
+            )
+        stray = relative if n_rel <= n_abs else ~relative
+        pos = _first(stray)
+        kind = "relative seconds" if n_rel <= n_abs else "unix timestamps"
         raise DatasetError(
-            f"{dataset}: click times mix relative seconds ({int(relative.sum())} rows < {MIN_TS}) "
-            "and unix timestamps; cannot tell the time origin (a directory holding both the "
-            "processed and the raw layout, as `shopml simulate --format cascade` writes, must "
-            "be loaded one file at a time)"
+            f"{dataset}: click times mix relative seconds ({n_rel} row(s) < {MIN_TS}) and unix "
+            f"timestamps ({n_abs} row(s)), so the time origin is unknown; the fewer, {kind}, "
+            f"start at {where(pos)}: {clicks[pos]:.0f}. {hint}"
         )
     return False
 
 
-def _check_range(ts: np.ndarray, report: LoadReport, dataset: str, what: str) -> None:
+def _check_range(
+    ts: np.ndarray, dataset: str, what: str, where: Callable[[int], str], shifted_by: int | None
+) -> None:
     bad = (ts < MIN_TS) | (ts > MAX_TS)
-    if bad.any():
+    if not bad.any():
+        return
+    pos = _first(bad)
+    seconds = ts[bad] // 1000
+    head = (
+        f"{dataset}: {int(bad.sum())} {what} time(s) outside 2000..2100, first {where(pos)}: "
+        f"{int(ts[pos])}"
+    )
+    if ((seconds >= MIN_TS) & (seconds <= MAX_TS)).all():
+        raise DatasetError(f"{head}, which as unix milliseconds falls in 2000..2100: {_MS_HINT}")
+    if shifted_by is not None:
         raise DatasetError(
-            f"{dataset}: {int(bad.sum())} {what} time(s) outside 2000..2100 after shifting "
-            f"(e.g. {int(ts[bad][0])}); pass the right origin"
+            f"{head} after shifting relative times by {shifted_by}; pass the right origin"
         )
+    raise DatasetError(head)
 
 
 def _spec(features: list[Feature], meta: dict) -> FeatureSpec:
@@ -260,8 +353,10 @@ def cascade(
     files = _input_files(path, "cascade")
     report = LoadReport(path=str(path))
     parts = []
+    rows = _Rows()
     for file in files:
         df = _read_cascade_file(file, report)
+        rows.add(file, df)
         click = _seconds(df["click_time"], "click_time", file, df)
         pay_first, pay_many = _first_listed(df["pay_time"])
         refund_first, refund_many = _first_listed(df["refund_time"])
@@ -287,10 +382,11 @@ def cascade(
     keep = ~np.isnan(click) & (click >= 0)
     report.reject("click_time missing or negative", int((~keep).sum()))
     click, pay, refund, feats = click[keep], pay[keep], refund[keep], feats.loc[keep]
+    rows.keep(keep)
     times = {"click": click, "pay": pay, "refund": refund}
-    relative = _make_absolute(times, origin, report, "cascade")
+    relative = _make_absolute(times, origin, report, "cascade", rows, CASCADE_MIX_HINT)
     click_ts = np.floor(click).astype(np.int64)
-    _check_range(click_ts, report, "cascade", "click")
+    _check_range(click_ts, "cascade", "click", rows, origin if relative else None)
 
     has_pay = ~np.isnan(pay)
     pay_ts = np.floor(np.where(has_pay, pay, 0)).astype(np.int64)
@@ -406,9 +502,11 @@ def trace(path: str | Path, *, origin: int = TRACE_ORIGIN) -> EventLog:
     report.reject("purchase with a missing or negative pay time (dropped)", int((~valid).sum()))
     pay_t[~valid] = np.nan
     times = {"click": click, "pay": pay_t}
-    relative = _make_absolute(times, origin, report, "trace")
+    rows = _Rows()
+    rows.add(file, df)
+    relative = _make_absolute(times, origin, report, "trace", rows, TRACE_MIX_HINT)
     click_ts = np.floor(click).astype(np.int64)
-    _check_range(click_ts, report, "trace", "click")
+    _check_range(click_ts, "trace", "click", rows, origin if relative else None)
     pay_ts = np.floor(np.where(valid, pay_t, 0)).astype(np.int64)
     bad_amount = valid & ~(np.isfinite(amount) & (amount >= 0))
     report.reject("purchase with a missing or negative amount (dropped)", int(bad_amount.sum()))
@@ -468,9 +566,11 @@ def criteo_conversion(path: str | Path, *, origin: int = CRITEO_CONVERSION_ORIGI
     df, click, conv = df.loc[keep], click[keep], conv[keep]
     conv[conv < 0] = np.nan
     times = {"click": click, "pay": conv}
-    relative = _make_absolute(times, origin, report, "criteo_conversion")
+    rows = _Rows()
+    rows.add(file, df)
+    relative = _make_absolute(times, origin, report, "criteo_conversion", rows, CRITEO_MIX_HINT)
     click_ts = np.floor(click).astype(np.int64)
-    _check_range(click_ts, report, "criteo_conversion", "click")
+    _check_range(click_ts, "criteo_conversion", "click", rows, origin if relative else None)
     has_pay = ~np.isnan(conv)
     pay_ts = np.floor(np.where(has_pay, conv, 0)).astype(np.int64)
     early = has_pay & (pay_ts < click_ts)
