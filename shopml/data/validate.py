@@ -68,6 +68,17 @@ Events (rows)
     ``duplicate_event``    warning: same (click_id, kind, ts, amount) as an earlier row;
                            every row after the first is reported.
 
+Touchpoints and conversions (rows; users are matched to the clicks table's user_id)
+    ``user_without_context`` error: a touchpoint whose user_id has no clicks row while the
+                           spec declares categorical features: attribution reads each
+                           touching user's context (those features) from clicks, and refuses
+                           a log without it (as the journeys loader and simulator write it,
+                           clicks hold one row per user).
+    ``unknown_user``       warning: a touchpoint (when no context is declared) or a
+                           conversion whose user_id has no clicks row. A touchpoints log may
+                           hold users who never clicked, and a conversion needs no context;
+                           not checked when clicks is empty (a log of touchpoints alone).
+
 :func:`repair` writes a clean copy: rows with at least one *error* are dropped, warnings
 never drop rows, every column is cast to the schema's type, and ``rejects.parquet`` keeps
 each dropped row (table, original row number, its check codes, the row as a JSON string of
@@ -80,7 +91,8 @@ fixed point. Duplicate click ids: the first occurrence is kept, later rows are r
 and the events of that id stay attached to the kept first row (they are not ambiguous
 after repair); if the first occurrence is itself rejected, the id disappears and its
 events go with ``click_rejected``. Touchpoints and conversions are filtered by their own
-row errors. catalog.parquet, truth.parquet and any other file are copied unchanged (truth
+row errors; when context is declared, a touchpoint whose user keeps no clicks row after (1)
+gets ``user_without_context`` too. catalog.parquet, truth.parquet and any other file are copied unchanged (truth
 rows of rejected clicks stay in truth; it is keyed by id, never joined into features).
 Fatal problems (see above) raise :class:`RepairError`: there is no honest row-wise repair.
 """
@@ -141,6 +153,8 @@ CHECKS: dict[str, tuple[Severity, str]] = {
     "negative_amount": ("error", "pay/refund amount is negative"),
     "unknown_kind": ("warning", "event kind not in KNOWN_EVENT_KINDS"),
     "duplicate_event": ("warning", "same (click_id, kind, ts, amount) as an earlier row"),
+    "unknown_user": ("warning", "touchpoint/conversion user_id has no clicks row"),
+    "user_without_context": ("error", "touchpoint user has no clicks row to give its context"),
     "click_rejected": ("error", "repair only: the event's click was rejected"),
 }
 FATAL_CHECKS = ("missing_file", "unreadable_file", "bad_spec", "missing_column")
@@ -946,7 +960,50 @@ def _analyse(src: str | Path | EventLog) -> tuple[_Analysis, _EventState | None]
             _check_nulls(a, name, ("user_id", "channel") if name == "touchpoints" else ("user_id",))
             _check_ts(a, name)
     _check_conversion_amounts(a)
+    _check_users(a)
     return a, events
+
+
+def _context_declared(spec: FeatureSpec) -> bool:
+    """Whether attribution takes a user context from clicks (any categorical feature)."""
+    return any(f.kind == "categorical" for f in spec.features)
+
+
+def _user_ids(a: _Analysis, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(user ids, valid mask) of a table whose user_id is usable, else None."""
+    table = a.tables[name]
+    if table is None or "user_id" not in a.usable[name]:
+        return None
+    return _ints(table.column("user_id"))
+
+
+def _check_users(a: _Analysis) -> None:
+    """user_without_context / unknown_user: touchpoint and conversion users with no clicks row."""
+    clicks = _user_ids(a, "clicks")
+    if clicks is None:
+        return
+    users = np.unique(clicks[0][clicks[1]])
+    context = _context_declared(a.log.spec)
+    add = _Collector(a.groups).add
+    for name in ("touchpoints", "conversions"):
+        found = _user_ids(a, name)
+        if found is None:
+            continue
+        ids, valid = found
+        absent = valid & (_find(users, ids) < 0)
+        if name == "touchpoints" and context:
+            add(
+                name,
+                "user_id",
+                "user_without_context",
+                absent,
+                "user_id {user_id} has no clicks row, where attribution reads the user's "
+                "declared categorical features",
+                user_id=ids,
+            )
+        elif len(users):
+            message = "user_id {user_id} has no clicks row"
+            add(name, "user_id", "unknown_user", absent, message, user_id=ids)
 
 
 def _check_conversion_amounts(a: _Analysis) -> None:
@@ -1055,6 +1112,14 @@ def repair(path_or_log: str | Path | EventLog, out: str | Path) -> RepairResult:
         pay = events.pay & judged & ~rejected_event
         orphan, _ = _refund_without_pay(events.ids, events.ts, pay, events.refund & judged)
         ev["refund_without_pay"] = ev.get("refund_without_pay", np.zeros(n_events, bool)) | orphan
+    touch = _user_ids(a, "touchpoints")
+    clicks = _user_ids(a, "clicks")
+    if touch is not None and clicks is not None and _context_declared(a.log.spec):
+        kept_users = np.unique(clicks[0][clicks[1] & ~rejected_click])
+        gone = touch[1] & (_find(kept_users, touch[0]) < 0)  # absent, or every click rejected
+        tp = reasons["touchpoints"]
+        tp["user_without_context"] = tp.get("user_without_context", np.zeros(len(gone), bool))
+        tp["user_without_context"] |= gone
 
     input_rows, kept, rejected, reason_counts = {}, {}, {}, {}
     reject_parts: list[pa.Table] = []

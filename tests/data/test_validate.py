@@ -334,6 +334,17 @@ def event_warnings(t: Tables) -> set[Key]:
     return {("events", odd, "kind", "unknown_kind"), ("events", dup, None, "duplicate_event")}
 
 
+def touchpoint_without_context(t: Tables) -> set[Key]:
+    # the spec declares categorical features: attribution needs the user's clicks row
+    t["touchpoints"] = set_value(t["touchpoints"], "user_id", 4, 99)
+    return {("touchpoints", 4, "user_id", "user_without_context")}
+
+
+def conversion_of_unknown_user(t: Tables) -> set[Key]:
+    t["conversions"] = set_value(t["conversions"], "user_id", 2, 98)
+    return {("conversions", 2, "user_id", "unknown_user")}
+
+
 ERROR_CASES: list[Case] = [
     duplicate_click_id,
     null_click_key,
@@ -345,8 +356,9 @@ ERROR_CASES: list[Case] = [
     timestamps_out_of_range,
     null_event_ts,
     out_of_vocab,
+    touchpoint_without_context,
 ]
-WARNING_CASES: list[Case] = [feature_warnings, event_warnings]
+WARNING_CASES: list[Case] = [feature_warnings, event_warnings, conversion_of_unknown_user]
 
 
 @pytest.mark.parametrize("case", ERROR_CASES, ids=lambda c: c.__name__)
@@ -650,3 +662,39 @@ def test_touchpoint_logs_get_channel_and_amount_checks_and_repair_drops_those_ro
     clean = EventLog.open(tmp_path / "clean")
     assert clean.conversions.num_rows == log.conversions.num_rows - 2
     assert clean.touchpoints.num_rows == log.touchpoints.num_rows - 1
+
+
+def _without_context(tables: Tables) -> tuple[Tables, FeatureSpec]:
+    """The tables with only the numeric feature declared (no user context for attribution)."""
+    numeric = FeatureSpec(features=[Feature(name="price_z", kind="numeric", group="item")])
+    keep = ["click_id", "ts", "user_id", "item_id", "price_z"]
+    return {**tables, "clicks": tables["clicks"].select(keep)}, numeric
+
+
+def test_touchpoints_of_users_without_clicks_are_a_warning_when_no_context_is_declared(tmp_path):
+    tables, numeric = _without_context(base_tables())
+    tables["touchpoints"] = set_value(tables["touchpoints"], "user_id", 4, 99)
+    src = write(tables, tmp_path / "log", numeric)
+    report = validate(src)
+    assert report.ok
+    assert keys(report) == {("touchpoints", 4, "user_id", "unknown_user")}
+    assert report.problems[0].message == "user_id 99 has no clicks row"
+    assert check_repair(src, tmp_path / "out", report).num_rows == 0  # warnings keep rows
+    # a log of touchpoints alone (no clicks rows): nothing to match users against
+    empty, _ = _without_context(base_tables())
+    empty["clicks"] = empty["clicks"].slice(0, 0)
+    empty["events"] = empty["events"].slice(0, 0)
+    assert validate(write(empty, tmp_path / "touch_only", numeric)).problems == []
+
+
+def test_repair_drops_touchpoints_whose_user_loses_every_click(tmp_path):
+    tables = base_tables()
+    user5 = [i for i in range(N_CLICKS) if i % 7 == 5]
+    for i in user5:
+        tables["clicks"] = set_value(tables["clicks"], "ts", i, 100)  # rejected clicks
+    src = write(tables, tmp_path / "log")
+    report = validate(src)
+    assert {p.check for p in report.problems if p.table == "touchpoints"} == set()
+    rejects = check_repair(src, tmp_path / "out", report)
+    assert reasons_of(rejects, "touchpoints", 5) == {"user_without_context"}  # user 5's touch
+    assert pq.read_table(tmp_path / "out" / "touchpoints.parquet").num_rows == 9
