@@ -264,22 +264,31 @@ def credit_figure(
     return path
 
 
+def card_name(spec: AttributionBenchSpec, dataset: dict, seed: int) -> str:
+    """File name of a seed's card."""
+    return f"attribution-{dataset['name']}-{spec.users if spec.data is None else 'file'}-seed{seed}"
+
+
 def run_bench(
     spec: AttributionBenchSpec, console: Console | None = None, progress: bool = True
 ) -> list[Path]:
-    """Run every seed, print leaderboards, write cards, the figure and the results page."""
-    from shopml.report.cards import write_card
+    """Run every seed, print leaderboards, write cards, the figure and the results page (a
+    file's cards are checked before any method runs: none may hold another file's card)."""
+    from shopml.report.cards import check_card_paths, write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths, shares, truths, channels, title = [], [], [], [], ""
     loaded = load_file_once(spec, load_journeys, console)
+    if loaded is not None:  # a file's cards are known now: refuse before any method runs
+        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
+        check_card_paths(loaded[1], stems, spec.card_dir)
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         name = card["dataset"]["name"]
         title = f"attribution, {name}, seed {seed}"
         console.print(leaderboard(card, title))
-        stem = f"attribution-{name}-{spec.users if spec.data is None else 'file'}-seed{seed}"
+        stem = card_name(spec, card["dataset"], seed)
         paths.append(
             write_card(
                 "attribution",

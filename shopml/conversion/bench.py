@@ -317,14 +317,24 @@ def leaderboard(results: list[dict], bayes: dict | None, title: str) -> Table:
     return table
 
 
+def card_name(spec: BenchSpec, dataset: dict, seed: int) -> str:
+    """File name of a seed's card."""
+    size = spec.clicks if spec.data is None else "file"
+    return f"{spec.benchmark}-{dataset['name']}-{size}{'-quick' if spec.quick else ''}-seed{seed}"
+
+
 def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = True) -> list[Path]:
-    """Run the benchmark for every seed, print leaderboards, write cards and the results page."""
-    from shopml.report.cards import write_card
+    """Run the benchmark for every seed, print leaderboards, write cards and the results page
+    (a file's cards are checked before any training: none may hold another file's card)."""
+    from shopml.report.cards import check_card_paths, write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths = []
     loaded = load_file_once(spec, load_log, console)
+    if loaded is not None:  # a file's cards are known now: refuse before any training
+        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
+        check_card_paths(loaded[1], stems, spec.card_dir)
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         console.print(
@@ -332,7 +342,7 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
                 card["results"], card["bayes_limit"], f"NetCVR stream benchmark, seed {seed}"
             )
         )
-        name = f"{spec.benchmark}-{card['dataset']['name']}-{spec.clicks if spec.data is None else 'file'}{'-quick' if spec.quick else ''}-seed{seed}"
+        name = card_name(spec, card["dataset"], seed)
         config = {
             **card["config"],
             "variant": "quick" if spec.quick else "full",

@@ -146,13 +146,26 @@ def write_card(
     }
     if extra:
         card.update(extra)
-    out = Path(out_dir) if out_dir is not None else card_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    stem = name or f"{benchmark}-{dataset.get('name', 'data')}-seed{seed}"
-    path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}.json"
+    path = card_file(name or f"{benchmark}-{dataset.get('name', 'data')}-seed{seed}", out_dir)
     _refuse_other_file(path, dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_card(path, card)
     return path
+
+
+def card_file(stem: str, out_dir: str | Path | None = None) -> Path:
+    """The path of the card named ``stem`` in ``out_dir`` (default :func:`card_dir`)."""
+    out = Path(out_dir) if out_dir is not None else card_dir()
+    return out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}.json"
+
+
+def check_card_paths(
+    dataset: dict[str, Any], stems: list[str], out_dir: str | Path | None = None
+) -> None:
+    """Before a benchmark's work: raise the ValueError :func:`write_card` would raise later for
+    any of the cards ``stems`` of ``dataset`` (one holding another data file's card)."""
+    for stem in stems:
+        _refuse_other_file(card_file(stem, out_dir), dataset)
 
 
 def _refuse_other_file(path: Path, dataset: dict[str, Any]) -> None:

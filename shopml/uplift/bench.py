@@ -292,7 +292,7 @@ def run_bench(spec: UpliftBenchSpec, console: Console, progress: bool = True) ->
 
 
 def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[dict]:
-    from shopml.report.cards import write_card
+    from shopml.report.cards import check_card_paths, write_card
 
     all_runs: list[dict] = []
     data = None
@@ -310,6 +310,11 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
         check_missing_values(data, names, factories)
         train, test = split(data, outcome, spec.test_fraction, seed)
         dataset_card = _dataset_card(spec, data)
+        variant = _variant(spec, data, outcome)
+        if seed_number == 0 and spec.write_cards and spec.data != "preset":
+            # a file's cards are known now: refuse before anything is fitted
+            stems = [_card_name(spec, dataset_card, variant, s) for s in spec.seeds]
+            check_card_paths(dataset_card, stems, spec.card_dir)
         results = []
         for name in names:
             if progress:
@@ -325,7 +330,6 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
             if seed_number == 0 and spec.plots_dir is not None and name in ("efin", "ecup"):
                 figures = spec.data if spec.data == "preset" else dataset_card["name"]
                 _plots(spec, data, outcome, test, uplift, name, figures)
-        variant = _variant(spec, data, outcome)
         config = {
             "variant": variant,
             "outcome": outcome,

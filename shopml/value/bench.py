@@ -299,13 +299,17 @@ def card_name(spec: BenchSpec, dataset: dict, seed: int) -> str:
 
 
 def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = True) -> list[Path]:
-    """Run every seed, print leaderboards, write cards and (default card dir) the results page."""
-    from shopml.report.cards import write_card
+    """Run every seed, print leaderboards, write cards and (default card dir) the results page
+    (a file's cards are checked before any training: none may hold another file's card)."""
+    from shopml.report.cards import check_card_paths, write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths = []
     loaded = load_file_once(spec, load_log, console)
+    if loaded is not None:  # a file's cards are known now: refuse before any training
+        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
+        check_card_paths(loaded[1], stems, spec.card_dir)
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         console.print(leaderboard(card["results"], card["bayes_limit"], f"GMV stream benchmark, seed {seed}"))
