@@ -117,7 +117,7 @@ def run_config(spec: BenchSpec, seed: int) -> RunConfig:
 
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | None]:
     """The benchmark's log, its card description and (simulated data) the truth arrays."""
-    from shopml.report.cards import file_dataset_name, sha256_config, sha256_file
+    from shopml.report.cards import file_dataset, sha256_config, sha256_file
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -130,9 +130,7 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
-        sha = sha256_file(path)
-        name = file_dataset_name("cascade_file", path, sha)
-        dataset = {"name": name, "path": str(path), "sha256": sha}
+        dataset = file_dataset("cascade_file", path, sha256_file(path))
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 
@@ -334,7 +332,7 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
     loaded = load_file_once(spec, load_log, console)
     if loaded is not None:  # a file's cards are known now: refuse before any training
         stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
-        check_card_paths(loaded[1], stems, spec.card_dir)
+        check_card_paths(loaded[1], stems, spec.card_dir, console)
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         console.print(

@@ -101,7 +101,7 @@ def _card_target(data: Path | None, seed: int, limit: int | None) -> tuple[dict,
     """The `attributes` card's dataset entry (name, path, sha256) and file stem for a
     fashion_images directory; None when it has no styles file (training refuses it)."""
     from shopml.data.samples import sample_path
-    from shopml.report.cards import file_dataset_name, sha256_file
+    from shopml.report.cards import file_dataset, sha256_file
 
     directory = Path(data) if data is not None else sample_path("fashion_images")
     styles = next(
@@ -110,22 +110,23 @@ def _card_target(data: Path | None, seed: int, limit: int | None) -> tuple[dict,
     )
     if styles is None:
         return None
-    sha = sha256_file(styles)
-    data_name = file_dataset_name("fashion_images", directory, sha, "fashion_images/styles.csv.gz")
-    dataset = {"name": data_name, "path": str(directory), "sha256": sha}
-    return dataset, f"attributes-{data_name}{'-limit' + str(limit) if limit else ''}-seed{seed}"
+    sample = "fashion_images/styles.csv.gz"
+    dataset = file_dataset("fashion_images", directory, sha256_file(styles), sample)
+    limited = f"-limit{limit}" if limit else ""
+    return dataset, f"attributes-{dataset['name']}{limited}-seed{seed}"
 
 
 def check_attribute_card(
     data: Path | None, seed: int, limit: int | None, card_dir: Path | None
 ) -> None:
     """Before training: ValueError when the card this run would write holds another data
-    file's card (as :func:`write_attribute_card` would refuse after training)."""
+    file's card (as :func:`write_attribute_card` would refuse after training); a note when it
+    replaces the sample's card written before the sample's bytes changed."""
     from shopml.report.cards import check_card_paths
 
     target = _card_target(data, seed, limit)
     if target is not None:
-        check_card_paths(target[0], [target[1]], card_dir)
+        check_card_paths(target[0], [target[1]], card_dir, console)
 
 
 def write_attribute_card(
