@@ -254,19 +254,9 @@ def run_seed(
             pretrained_cache=pretrained,
             data_id=dataset.get("sha256", ""),
         )
-        results.append(
-            {
-                "method": name,
-                "metrics": res.metrics,
-                "wall_s": round(res.wall_s, 2),
-                "train_samples": res.train_samples,
-                "train_samples_per_s": round(res.train_samples / res.train_s, 1)
-                if res.train_s
-                else None,
-            }
-        )
+        results.append(res.card_entry(name))
         console.print(
-            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s)"
+            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s{resumed_note(res.resumed_from_slices)})"
         )
         rows, slice_id = res.rows, res.slice_id
     add_relative_improvement(results)
@@ -279,6 +269,11 @@ def run_seed(
         "results": results,
         "bayes_limit": bayes,
     }
+
+
+def resumed_note(slices: list[int]) -> str:
+    """", resumed at slice N" for a result line of a resumed run ("" for a run never resumed)."""
+    return f", resumed at slice {', '.join(map(str, slices))}" if slices else ""
 
 
 LEADERBOARD_COLUMNS = [

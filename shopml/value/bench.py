@@ -215,15 +215,7 @@ def run_method(
     ours, theirs = getattr(method, "shared_key", (None, None))
     if ours in pretrained and theirs is not None and theirs not in pretrained:
         pretrained[theirs] = pretrained[ours]
-    return {
-        "method": name,
-        "metrics": res.metrics,
-        "wall_s": round(res.wall_s, 2),
-        "train_samples": res.train_samples,
-        "train_samples_per_s": round(res.train_samples / res.train_s, 1) if res.train_s else None,
-        "_rows": res.rows,
-        "_slice_id": res.slice_id,
-    }
+    return {**res.card_entry(name), "_rows": res.rows, "_slice_id": res.slice_id}
 
 
 def run_seed(
@@ -236,7 +228,12 @@ def run_seed(
     t0 = time.perf_counter()
     log, dataset, conditional = loaded or load_log(spec, seed)
     data = build_gmv_data(log, config)
-    from shopml.conversion.bench import label_horizon_note, unused_feature_notes, window_notes
+    from shopml.conversion.bench import (
+        label_horizon_note,
+        resumed_note,
+        unused_feature_notes,
+        window_notes,
+    )
 
     window = int(config.windows.attribution_s)
     notes = window_notes(log.spec.meta, {"gmv_window_s": window}, "READER's")
@@ -257,7 +254,8 @@ def run_seed(
         router = f"  router_auc {m['router_auc']:.4f}" if "router_auc" in m else ""
         console.print(
             f"  {name:<15} auc {m['auc']:.4f}  acc {m['acc']:.4f}  alpr {m['alpr']:.4f}  "
-            f"rmse {m['rmse']:.2f}{router}  ({entry['wall_s']:.0f} s)"
+            f"rmse {m['rmse']:.2f}{router}  ({entry['wall_s']:.0f} s"
+            f"{resumed_note(entry.get('resumed_from_slices', []))})"
         )
         results.append(entry)
     bayes = None

@@ -60,6 +60,46 @@ def test_resume_gives_identical_metrics(small_world, tmp_path, method):
     assert not any(tmp_path.iterdir())  # a finished run removes its checkpoint
 
 
+class _Readings:
+    """The trainer's clock, one second per reading: wall times count readings, so they are
+    the same in every run that does the same work (no timing in the test)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_resumed_run_reports_the_wall_time_of_all_its_parts(small_world, tmp_path, monkeypatch):
+    import shopml.conversion.trainer as trainer
+
+    _, config, data = small_world
+    clock = _Readings()
+    monkeypatch.setattr(trainer, "time", clock)
+    method = "fnw"
+    straight = run_stream(
+        get_method(method, config.model), data, config, checkpoint=tmp_path / "straight",
+        progress=False,
+    )  # fmt: skip
+    assert straight.resumed_from_slices == []
+    assert "resumed_from_slices" not in straight.card_entry(method)
+    ckpt = tmp_path / "parts"
+    stopped = run_stream(
+        get_method(method, config.model), data, config, checkpoint=ckpt, progress=False,
+        stop_after=12,
+    )  # fmt: skip
+    assert stopped is None
+    clock.now += 10_000.0  # the rerun starts later: the pause is no part of the run
+    resumed = run_stream(get_method(method, config.model), data, config, checkpoint=ckpt, progress=False)
+    assert resumed.metrics == straight.metrics
+    assert resumed.resumed_from_slices == [10]  # the last checkpoint before the stop
+    assert resumed.wall_s == straight.wall_s  # both parts, not only the resumed one
+    entry = resumed.card_entry(method)
+    assert entry["resumed_from_slices"] == [10] and entry["wall_s"] == round(straight.wall_s, 2)
+
+
 def test_a_checkpoint_never_resumes_a_run_on_other_data(small_world, tmp_path):
     _, config, data = small_world
     method = "fnw"
