@@ -36,6 +36,7 @@ from shopml.conversion.stream import MASKED, Delivery, StreamConfig, StreamSplit
 from shopml.conversion.timeline import Timeline, Windows
 from shopml.data.eventlog import EventLog
 from shopml.metrics import auc, nll, pcoc, pr_auc
+from shopml.progress import progress_bar
 
 
 class RunConfig(BaseModel):
@@ -372,7 +373,7 @@ def run_stream(
         opt = torch.optim.Adam(
             model.parameters(), lr=config.model.stream_lr, weight_decay=config.model.weight_decay
         )
-    bar = tqdm(
+    bar = progress_bar(
         range(start_slice, n_slices - 1),
         desc=method.name,
         disable=not progress,

@@ -100,6 +100,15 @@ def test_a_resumed_run_reports_the_wall_time_of_all_its_parts(small_world, tmp_p
     assert entry["resumed_from_slices"] == [10] and entry["wall_s"] == round(straight.wall_s, 2)
 
 
+def test_progress_in_a_log_file_is_plain_lines(small_world, capsys):
+    _, config, data = small_world
+    result = run_stream(get_method("pretrained", config.model), data, config, progress=True)
+    assert result is not None
+    log = capsys.readouterr().err  # stderr is no terminal here, as under `> run.log 2>&1`
+    assert "\r" not in log
+    assert log.splitlines()[-1].startswith("pretrained: 23/23 it (100%)")
+
+
 def test_a_checkpoint_never_resumes_a_run_on_other_data(small_world, tmp_path):
     _, config, data = small_world
     method = "fnw"
