@@ -63,7 +63,7 @@ def train_attributes_command(
     if not no_card:
         try:
             check_attribute_card(data, seed, limit, card_dir)
-        except ValueError as exc:
+        except (ValueError, FileNotFoundError) as exc:  # FileNotFoundError: no sample here
             raise _fail(str(exc)) from exc
     try:
         result = train_attributes(data, target, seed=seed, limit=limit, progress=True)
