@@ -122,6 +122,9 @@ class StreamResult:
     train_s: float
     #: the slice each resume started from (empty for a run that was never resumed)
     resumed_from_slices: list[int] = field(default_factory=list)
+    #: True when a checkpoint did not keep the time spent before it (written by an older
+    #: shopml): ``wall_s`` then misses the parts before that resume
+    wall_s_partial: bool = False
 
     def card_entry(self, name: str) -> dict:
         """This run's entry in a result card under the method name ``name``."""
@@ -136,6 +139,8 @@ class StreamResult:
         }
         if self.resumed_from_slices:
             entry["resumed_from_slices"] = list(self.resumed_from_slices)
+        if self.wall_s_partial:
+            entry["wall_s_partial"] = True
         return entry
 
 
@@ -327,6 +332,7 @@ def run_stream(
     wall = time.perf_counter()
     wall_before = 0.0  # seconds spent by the parts before a resume
     resumed_from: list[int] = []
+    wall_partial = False
     _check_architecture(method, config)
     torch.set_num_threads(threads or default_threads())
     trainer = StreamTrainer(method, data, config)
@@ -356,7 +362,8 @@ def run_stream(
         preds_cvr, preds_net = state["preds_cvr"], state["preds_net"]
         trainer.train_samples, trainer.train_s = state["train_samples"], state["train_s"]
         start_slice = state["next_slice"]
-        wall_before = float(state.get("wall_s", 0.0))
+        wall_partial = state.get("wall_s") is None or state.get("wall_s_partial", False)
+        wall_before = float(state.get("wall_s") or 0.0)
         resumed_from = [*state.get("resumed_from_slices", []), start_slice]
         if progress:
             tqdm.write(f"{method.name}: resumed from {ckpt_path} at slice {start_slice}")
@@ -404,6 +411,7 @@ def run_stream(
                     "next_slice": done,
                     "wall_s": wall_before + time.perf_counter() - wall,
                     "resumed_from_slices": resumed_from,
+                    "wall_s_partial": wall_partial,
                 },
                 ckpt_path,
             )
@@ -431,6 +439,7 @@ def run_stream(
         trainer.train_samples,
         trainer.train_s,
         resumed_from,
+        wall_partial,
     )
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from shopml.conversion.base import ModelConfig, get_method
 from shopml.conversion.stream import StreamConfig, StreamSplit
@@ -98,6 +99,20 @@ def test_a_resumed_run_reports_the_wall_time_of_all_its_parts(small_world, tmp_p
     assert resumed.wall_s == straight.wall_s  # both parts, not only the resumed one
     entry = resumed.card_entry(method)
     assert entry["resumed_from_slices"] == [10] and entry["wall_s"] == round(straight.wall_s, 2)
+    assert "wall_s_partial" not in entry
+    # a checkpoint of an older shopml, without the time spent before it: said in the card
+    run_stream(
+        get_method(method, config.model), data, config, checkpoint=ckpt, progress=False,
+        stop_after=12,
+    )  # fmt: skip
+    (saved,) = ckpt.iterdir()
+    state = torch.load(saved, weights_only=False)
+    for key in ("wall_s", "resumed_from_slices", "wall_s_partial"):
+        del state[key]
+    torch.save(state, saved)
+    older = run_stream(get_method(method, config.model), data, config, checkpoint=ckpt, progress=False)
+    assert older.metrics == straight.metrics and older.wall_s < straight.wall_s
+    assert older.card_entry(method)["wall_s_partial"] is True
 
 
 def test_progress_in_a_log_file_is_plain_lines(small_world, capsys):
