@@ -235,6 +235,8 @@ def test_the_registered_sample_replaces_its_card_after_its_bytes_changed(tmp_pat
     other = {"name": "kind", "path": str(kept_copy), "sha256": copy["sha256"]}
     with pytest.raises(ValueError, match="holds the card of another data file"):
         check_card_paths(other, ["bench-kind-seed1"], out)
+    write_card("bench", new, 1, {}, results, out_dir=out, name="bench-kind-seed1")  # same bytes
+    assert len(json.loads(card_path.read_text())["sample_changes"]) == 1  # history kept
     path.write_text("x\n3\n")  # changed once more: the card keeps the history
     newer = file_dataset("kind", path, sha256_file(path), sample)
     card_path = write_card("bench", newer, 1, {}, results, out_dir=out, name="bench-kind-seed1")

@@ -162,9 +162,9 @@ def write_card(
     if extra:
         card.update(extra)
     path = card_file(name or f"{benchmark}-{dataset.get('name', 'data')}-seed{seed}", out_dir)
-    changes = _refuse_other_file(path, dataset)
-    if changes:
-        card["sample_changes"] = changes
+    history, change = _replaced_card(path, dataset)
+    if history or change:
+        card["sample_changes"] = [*history, *([change] if change else [])]
     path.parent.mkdir(parents=True, exist_ok=True)
     save_card(path, card)
     return path
@@ -189,9 +189,9 @@ def check_card_paths(
     replaced = []
     for stem in stems:
         path = card_file(stem, out_dir)
-        changes = _refuse_other_file(path, dataset)
-        if changes:
-            replaced.append((path, changes[-1]))
+        _, change = _replaced_card(path, dataset)
+        if change:
+            replaced.append((path, change))
     if not replaced:
         return
     olds = sorted({str(change["old_sha256"])[:12] for _, change in replaced})
@@ -212,26 +212,27 @@ def check_card_paths(
         console.print(f"note: {escape(note)}", soft_wrap=True)
 
 
-def _refuse_other_file(path: Path, dataset: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """ValueError when ``path`` holds a card of another data file (a different sha256, where
-    either card was run on a file): a rerun may replace its own card, never another file's.
+def _replaced_card(path: Path, dataset: dict[str, Any]) -> tuple[list[dict], dict | None]:
+    """What writing ``dataset``'s card to ``path`` replaces: the old card's ``sample_changes``
+    (kept in the new card) and this run's change of the registered sample's bytes (or None).
 
+    ValueError when ``path`` holds a card of another data file (a different sha256, where
+    either card was run on a file): a rerun may replace its own card, never another file's.
     The registered sample file itself (``dataset["sample"]``) may replace its own card (the
-    same dataset name) written when the sample had other bytes (it was updated and fetched
-    again): then the old card's ``sample_changes`` plus this change are returned, to be kept
-    in the new card; None when nothing changed."""
+    same dataset name) written when the sample had other bytes (updated and fetched again)."""
     if not path.exists():
-        return None
+        return [], None
     try:
         old_card = json.loads(path.read_text())
         old = old_card.get("dataset") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
+        history = list(old_card.get("sample_changes") or [])
+    except (OSError, ValueError, AttributeError, TypeError):  # unreadable: replaced as before
+        return [], None
     from_file = "path" in old or "path" in dataset
     if not (from_file and old.get("sha256") and old.get("sha256") != dataset.get("sha256")):
-        return None
+        return history, None
     if dataset.get("sample") and old.get("name") == dataset.get("name"):
-        change = {
+        return history, {
             "sample": dataset["sample"],
             "old_sha256": old["sha256"],
             "new_sha256": dataset.get("sha256"),
@@ -239,7 +240,6 @@ def _refuse_other_file(path: Path, dataset: dict[str, Any]) -> list[dict[str, An
             "old_created": old_card.get("created"),
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        return [*(old_card.get("sample_changes") or []), change]
     raise ValueError(
         f"{path} holds the card of another data file ({old.get('path', old.get('name'))}, "
         f"sha256 {str(old.get('sha256'))[:12]}...); not overwritten: write the card to "
