@@ -198,9 +198,9 @@ def check_card_paths(
     note = (
         f"the registered sample {dataset['sample']} has changed since {len(replaced)} of its "
         f"card(s) were written (sha256 {', '.join(olds)}... then, {dataset['sha256'][:12]}... "
-        f"now): this run replaces {', '.join(p.name for p, _ in replaced)} and records the "
-        "change in them under sample_changes; rerun the sample's other cards too, so that no "
-        "results page mixes the two versions"
+        f"now): this run replaces {', '.join(p.name for p, _ in replaced)}, recording the "
+        "change under sample_changes; rerun the sample's other cards too, so that no results "
+        "page mixes the two versions"
     )
     if console is None:
         import sys
