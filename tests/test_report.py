@@ -186,3 +186,59 @@ def test_a_card_of_one_file_never_replaces_the_card_of_another(tmp_path):
     real = sample_path(sample)
     assert file_dataset_name("kind", real, sha256_file(real), sample) == "kind"
     assert file_dataset_name("kind", second, sha, sample) == f"kind-b-{sha[:8]}"
+
+
+def _registered_sample(tmp_path, monkeypatch, text: str):
+    """A shared data directory whose journeys sample holds ``text`` (as fetched at one time)."""
+    monkeypatch.setenv("SHOPML_DATA_DIR", str(tmp_path / "shared"))
+    path = tmp_path / "shared" / "journeys" / "attribution_data_subset62k.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_the_registered_sample_replaces_its_card_after_its_bytes_changed(tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from shopml.report.cards import check_card_paths, file_dataset, sha256_file
+
+    sample = "journeys/attribution_data_subset62k.csv"
+    path = _registered_sample(tmp_path, monkeypatch, "x\n1\n")
+    old = file_dataset("kind", path, sha256_file(path), sample)
+    assert old["name"] == "kind" and old["sample"] == sample
+    results = [{"method": "m", "metrics": {"auc": 0.5}}]
+    out = tmp_path / "cards"
+    kept = {k: v for k, v in old.items() if k != "sample"}  # as cards written before 'sample'
+    write_card("bench", kept, 1, {}, results, out_dir=out, name="bench-kind-seed1")
+    kept_copy = tmp_path / "old-copy.csv"
+    kept_copy.write_text("x\n1\n")
+    path.write_text("x\n1\n2\n")  # the sample updated and fetched again
+    new = file_dataset("kind", path, sha256_file(path), sample)
+    assert new["name"] == "kind" and new["sha256"] != old["sha256"]
+    console = Console(record=True, width=400)
+    check_card_paths(new, ["bench-kind-seed1", "bench-kind-seed2"], out, console)
+    note = console.export_text()
+    assert f"the registered sample {sample} has changed" in note
+    assert old["sha256"][:12] in note and new["sha256"][:12] in note
+    assert "bench-kind-seed1.json" in note and "seed2" not in note
+    card_path = write_card("bench", new, 1, {}, results, out_dir=out, name="bench-kind-seed1")
+    card = json.loads(card_path.read_text())
+    assert card["dataset"]["sha256"] == new["sha256"]
+    (change,) = card["sample_changes"]
+    assert change["sample"] == sample
+    assert (change["old_sha256"], change["new_sha256"]) == (old["sha256"], new["sha256"])
+    assert change["old_path"] == str(path)
+    # the sample's old bytes in a user's copy are a file of their own: another card name
+    copy = file_dataset("kind", kept_copy, sha256_file(kept_copy), sample)
+    assert copy["name"] != "kind" and "sample" not in copy
+    # and a user's file never replaces the sample's card, whatever its name
+    other = {"name": "kind", "path": str(kept_copy), "sha256": copy["sha256"]}
+    with pytest.raises(ValueError, match="holds the card of another data file"):
+        check_card_paths(other, ["bench-kind-seed1"], out)
+    write_card("bench", new, 1, {}, results, out_dir=out, name="bench-kind-seed1")  # same bytes
+    assert len(json.loads(card_path.read_text())["sample_changes"]) == 1  # history kept
+    path.write_text("x\n3\n")  # changed once more: the card keeps the history
+    newer = file_dataset("kind", path, sha256_file(path), sample)
+    card_path = write_card("bench", newer, 1, {}, results, out_dir=out, name="bench-kind-seed1")
+    changes = json.loads(card_path.read_text())["sample_changes"]
+    assert [c["new_sha256"] for c in changes] == [new["sha256"], newer["sha256"]]

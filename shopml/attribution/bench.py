@@ -72,7 +72,7 @@ def share_keys(channels: list[str]) -> dict[str, str]:
 
 def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict, dict | None]:
     """The benchmark's journeys, the card's dataset description, and the true shares (or None)."""
-    from shopml.report.cards import file_dataset_name, sha256_config, sha256_file
+    from shopml.report.cards import file_dataset, sha256_config, sha256_file
 
     lookback = spec.lookback_days * 86_400 if spec.lookback_days is not None else None
     if spec.data is not None:
@@ -84,19 +84,16 @@ def load_journeys(spec: AttributionBenchSpec, seed: int) -> tuple[Journeys, dict
         if path.is_dir():
             log = EventLog.open(path)
             kind = log.spec.meta.get("preset") or log.spec.meta.get("source") or "journeys_log"
-            name = None
         else:
             log = load("attribution_journeys", path)
-            name, kind = None, "attribution_journeys"
+            kind = "attribution_journeys"
         require_valid(log, path)  # a file's log too: e.g. a touch dated 1970
         truth = log.spec.meta.get("true_channel_share")
-        sha = sha256_file(path)
-        if name is None:
-            name = file_dataset_name(kind, path, sha, SAMPLE if kind == "attribution_journeys" else None)
+        sample = SAMPLE if kind == "attribution_journeys" else None
         dataset = {
-            "name": str(name), "path": str(path), "sha256": sha,
+            **file_dataset(str(kind), path, sha256_file(path), sample),
             **load_report_entry(log.spec.meta),
-        }  # fmt: skip
+        }
         return journeys_from_log(log, lookback_s=lookback), dataset, truth
     from shopml.data.simulate import simulate
 
@@ -264,22 +261,31 @@ def credit_figure(
     return path
 
 
+def card_name(spec: AttributionBenchSpec, dataset: dict, seed: int) -> str:
+    """File name of a seed's card."""
+    return f"attribution-{dataset['name']}-{spec.users if spec.data is None else 'file'}-seed{seed}"
+
+
 def run_bench(
     spec: AttributionBenchSpec, console: Console | None = None, progress: bool = True
 ) -> list[Path]:
-    """Run every seed, print leaderboards, write cards, the figure and the results page."""
-    from shopml.report.cards import write_card
+    """Run every seed, print leaderboards, write cards, the figure and the results page (a
+    file's cards are checked before any method runs: none may hold another file's card)."""
+    from shopml.report.cards import check_card_paths, write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths, shares, truths, channels, title = [], [], [], [], ""
     loaded = load_file_once(spec, load_journeys, console)
+    if loaded is not None:  # a file's cards are known now: refuse before any method runs
+        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
+        check_card_paths(loaded[1], stems, spec.card_dir, console)
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         name = card["dataset"]["name"]
         title = f"attribution, {name}, seed {seed}"
         console.print(leaderboard(card, title))
-        stem = f"attribution-{name}-{spec.users if spec.data is None else 'file'}-seed{seed}"
+        stem = card_name(spec, card["dataset"], seed)
         paths.append(
             write_card(
                 "attribution",

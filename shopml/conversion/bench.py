@@ -117,7 +117,7 @@ def run_config(spec: BenchSpec, seed: int) -> RunConfig:
 
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | None]:
     """The benchmark's log, its card description and (simulated data) the truth arrays."""
-    from shopml.report.cards import file_dataset_name, sha256_config, sha256_file
+    from shopml.report.cards import file_dataset, sha256_config, sha256_file
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -130,9 +130,7 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
-        sha = sha256_file(path)
-        name = file_dataset_name("cascade_file", path, sha)
-        dataset = {"name": name, "path": str(path), "sha256": sha}
+        dataset = file_dataset("cascade_file", path, sha256_file(path))
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 
@@ -256,19 +254,9 @@ def run_seed(
             pretrained_cache=pretrained,
             data_id=dataset.get("sha256", ""),
         )
-        results.append(
-            {
-                "method": name,
-                "metrics": res.metrics,
-                "wall_s": round(res.wall_s, 2),
-                "train_samples": res.train_samples,
-                "train_samples_per_s": round(res.train_samples / res.train_s, 1)
-                if res.train_s
-                else None,
-            }
-        )
+        results.append(res.card_entry(name))
         console.print(
-            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s)"
+            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s{resumed_note(res.resumed_from_slices)})"
         )
         rows, slice_id = res.rows, res.slice_id
     add_relative_improvement(results)
@@ -281,6 +269,11 @@ def run_seed(
         "results": results,
         "bayes_limit": bayes,
     }
+
+
+def resumed_note(slices: list[int]) -> str:
+    """", resumed at slice N" for a result line of a resumed run ("" for a run never resumed)."""
+    return f", resumed at slice {', '.join(map(str, slices))}" if slices else ""
 
 
 LEADERBOARD_COLUMNS = [
@@ -317,14 +310,24 @@ def leaderboard(results: list[dict], bayes: dict | None, title: str) -> Table:
     return table
 
 
+def card_name(spec: BenchSpec, dataset: dict, seed: int) -> str:
+    """File name of a seed's card."""
+    size = spec.clicks if spec.data is None else "file"
+    return f"{spec.benchmark}-{dataset['name']}-{size}{'-quick' if spec.quick else ''}-seed{seed}"
+
+
 def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = True) -> list[Path]:
-    """Run the benchmark for every seed, print leaderboards, write cards and the results page."""
-    from shopml.report.cards import write_card
+    """Run the benchmark for every seed, print leaderboards, write cards and the results page
+    (a file's cards are checked before any training: none may hold another file's card)."""
+    from shopml.report.cards import check_card_paths, write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths = []
     loaded = load_file_once(spec, load_log, console)
+    if loaded is not None:  # a file's cards are known now: refuse before any training
+        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
+        check_card_paths(loaded[1], stems, spec.card_dir, console)
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         console.print(
@@ -332,7 +335,7 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
                 card["results"], card["bayes_limit"], f"NetCVR stream benchmark, seed {seed}"
             )
         )
-        name = f"{spec.benchmark}-{card['dataset']['name']}-{spec.clicks if spec.data is None else 'file'}{'-quick' if spec.quick else ''}-seed{seed}"
+        name = card_name(spec, card["dataset"], seed)
         config = {
             **card["config"],
             "variant": "quick" if spec.quick else "full",

@@ -9,8 +9,10 @@ the evaluated slices, as in the paper; pooled metrics over all evaluated
 clicks are reported beside them.
 
 A run checkpoints every ``checkpoint_every`` slices (model, optimiser, RNG
-states and the predictions so far); a run killed at any point resumes from its
-last checkpoint and ends with the same metrics as an uninterrupted run.
+states, the predictions so far and the wall time spent); a run killed at any point
+resumes from its last checkpoint and ends with the same metrics as an uninterrupted
+run, its ``wall_s`` the sum over its parts and ``resumed_from_slices`` naming where
+each resume started.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from shopml.conversion.stream import MASKED, Delivery, StreamConfig, StreamSplit
 from shopml.conversion.timeline import Timeline, Windows
 from shopml.data.eventlog import EventLog
 from shopml.metrics import auc, nll, pcoc, pr_auc
+from shopml.progress import progress_bar
 
 
 class RunConfig(BaseModel):
@@ -117,6 +120,28 @@ class StreamResult:
     wall_s: float
     train_samples: int
     train_s: float
+    #: the slice each resume started from (empty for a run that was never resumed)
+    resumed_from_slices: list[int] = field(default_factory=list)
+    #: True when a checkpoint did not keep the time spent before it (written by an older
+    #: shopml): ``wall_s`` then misses the parts before that resume
+    wall_s_partial: bool = False
+
+    def card_entry(self, name: str) -> dict:
+        """This run's entry in a result card under the method name ``name``."""
+        entry = {
+            "method": name,
+            "metrics": self.metrics,
+            "wall_s": round(self.wall_s, 2),
+            "train_samples": self.train_samples,
+            "train_samples_per_s": round(self.train_samples / self.train_s, 1)
+            if self.train_s
+            else None,
+        }
+        if self.resumed_from_slices:
+            entry["resumed_from_slices"] = list(self.resumed_from_slices)
+        if self.wall_s_partial:
+            entry["wall_s_partial"] = True
+        return entry
 
 
 def _observed_delay(event_ts: np.ndarray, start_ts: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -300,9 +325,14 @@ def run_stream(
     tasks reusing the protocol, e.g. GMV); `threads` sets torch's thread count (default 1-2).
     A checkpoint is named by the config, the method and the data (`data.fingerprint()` and
     `data_id`, e.g. the data file's sha256, for labels the fingerprint does not see), so a
-    run on other data never resumes it.
+    run on other data never resumes it. It keeps the wall time spent up to it, so a resumed
+    run's `wall_s` covers every part (not the work an interrupted part did after its last
+    checkpoint, which the resume repeats); `resumed_from_slices` says where resumes started.
     """
     wall = time.perf_counter()
+    wall_before = 0.0  # seconds spent by the parts before a resume
+    resumed_from: list[int] = []
+    wall_partial = False
     _check_architecture(method, config)
     torch.set_num_threads(threads or default_threads())
     trainer = StreamTrainer(method, data, config)
@@ -332,6 +362,9 @@ def run_stream(
         preds_cvr, preds_net = state["preds_cvr"], state["preds_net"]
         trainer.train_samples, trainer.train_s = state["train_samples"], state["train_s"]
         start_slice = state["next_slice"]
+        wall_partial = state.get("wall_s") is None or state.get("wall_s_partial", False)
+        wall_before = float(state.get("wall_s") or 0.0)
+        resumed_from = [*state.get("resumed_from_slices", []), start_slice]
         if progress:
             tqdm.write(f"{method.name}: resumed from {ckpt_path} at slice {start_slice}")
     else:
@@ -347,7 +380,7 @@ def run_stream(
         opt = torch.optim.Adam(
             model.parameters(), lr=config.model.stream_lr, weight_decay=config.model.weight_decay
         )
-    bar = tqdm(
+    bar = progress_bar(
         range(start_slice, n_slices - 1),
         desc=method.name,
         disable=not progress,
@@ -376,6 +409,9 @@ def run_stream(
                     "train_samples": trainer.train_samples,
                     "train_s": trainer.train_s,
                     "next_slice": done,
+                    "wall_s": wall_before + time.perf_counter() - wall,
+                    "resumed_from_slices": resumed_from,
+                    "wall_s_partial": wall_partial,
                 },
                 ckpt_path,
             )
@@ -399,9 +435,11 @@ def run_stream(
         p_cvr,
         p_net,
         metrics,
-        time.perf_counter() - wall,
+        wall_before + time.perf_counter() - wall,
         trainer.train_samples,
         trainer.train_s,
+        resumed_from,
+        wall_partial,
     )
 
 

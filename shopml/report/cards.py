@@ -4,7 +4,9 @@ A card holds ``benchmark``, ``dataset`` (name, path or preset, sha256 of the
 input file or of the simulator config), ``seed``, ``config``, ``env``
 (package versions, machine), ``results`` (a list of ``{"method", "metrics",
 "wall_s"}``), ``bayes_limit`` (metrics of the simulator's truth, where the
-data is simulated) and ``created``. Metric names are lowercase snake_case.
+data is simulated) and ``created``; a card of a registered sample that replaced one written
+when the sample had other bytes keeps ``sample_changes`` (old and new sha256, when). Metric
+names are lowercase snake_case.
 Docs tables are generated from cards, never typed by hand.
 """
 
@@ -102,6 +104,19 @@ def file_dataset_name(kind: str, path: str | Path, sha256: str, sample: str | No
     return f"{kind}-{stem}-{sha256[:8]}"
 
 
+def file_dataset(
+    kind: str, path: str | Path, sha256: str, sample: str | None = None
+) -> dict[str, Any]:
+    """A card's dataset entry for a user's file: ``name`` (see :func:`file_dataset_name`),
+    ``path``, ``sha256`` and, when the file is the registered sample ``sample`` itself,
+    ``sample`` (so a later run may replace the card after the sample's bytes changed)."""
+    name = file_dataset_name(kind, path, sha256, sample)
+    entry: dict[str, Any] = {"name": name, "path": str(path), "sha256": sha256}
+    if sample is not None and name == kind:
+        entry["sample"] = sample
+    return entry
+
+
 def sha256_config(config: dict[str, Any]) -> str:
     """sha256 of a JSON-serialised config (for simulated datasets)."""
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
@@ -146,31 +161,90 @@ def write_card(
     }
     if extra:
         card.update(extra)
-    out = Path(out_dir) if out_dir is not None else card_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    stem = name or f"{benchmark}-{dataset.get('name', 'data')}-seed{seed}"
-    path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}.json"
-    _refuse_other_file(path, dataset)
+    path = card_file(name or f"{benchmark}-{dataset.get('name', 'data')}-seed{seed}", out_dir)
+    history, change = _replaced_card(path, dataset)
+    if history or change:
+        card["sample_changes"] = [*history, *([change] if change else [])]
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_card(path, card)
     return path
 
 
-def _refuse_other_file(path: Path, dataset: dict[str, Any]) -> None:
-    """ValueError when ``path`` holds a card of another data file (a different sha256, where
-    either card was run on a file): a rerun may replace its own card, never another file's."""
+def card_file(stem: str, out_dir: str | Path | None = None) -> Path:
+    """The path of the card named ``stem`` in ``out_dir`` (default :func:`card_dir`)."""
+    out = Path(out_dir) if out_dir is not None else card_dir()
+    return out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', stem)}.json"
+
+
+def check_card_paths(
+    dataset: dict[str, Any],
+    stems: list[str],
+    out_dir: str | Path | None = None,
+    console: Any = None,
+) -> None:
+    """Before a benchmark's work: raise the ValueError :func:`write_card` would raise later for
+    any of the cards ``stems`` of ``dataset`` (one holding another data file's card), and print
+    a note (to ``console``, else stderr) for the registered sample's cards it will replace
+    because the sample's bytes changed since they were written."""
+    replaced = []
+    for stem in stems:
+        path = card_file(stem, out_dir)
+        _, change = _replaced_card(path, dataset)
+        if change:
+            replaced.append((path, change))
+    if not replaced:
+        return
+    olds = sorted({str(change["old_sha256"])[:12] for _, change in replaced})
+    note = (
+        f"the registered sample {dataset['sample']} has changed since {len(replaced)} of its "
+        f"card(s) were written (sha256 {', '.join(olds)}... then, {dataset['sha256'][:12]}... "
+        f"now): this run replaces {', '.join(p.name for p, _ in replaced)}, recording the "
+        "change under sample_changes; rerun the sample's other cards too, so that no results "
+        "page mixes the two versions"
+    )
+    if console is None:
+        import sys
+
+        print(f"note: {note}", file=sys.stderr)
+    else:
+        from rich.markup import escape
+
+        console.print(f"note: {escape(note)}", soft_wrap=True)
+
+
+def _replaced_card(path: Path, dataset: dict[str, Any]) -> tuple[list[dict], dict | None]:
+    """What writing ``dataset``'s card to ``path`` replaces: the old card's ``sample_changes``
+    (kept in the new card) and this run's change of the registered sample's bytes (or None).
+
+    ValueError when ``path`` holds a card of another data file (a different sha256, where
+    either card was run on a file): a rerun may replace its own card, never another file's.
+    The registered sample file itself (``dataset["sample"]``) may replace its own card (the
+    same dataset name) written when the sample had other bytes (updated and fetched again)."""
     if not path.exists():
-        return
+        return [], None
     try:
-        old = json.loads(path.read_text()).get("dataset") or {}
-    except (OSError, ValueError):
-        return
+        old_card = json.loads(path.read_text())
+        old = old_card.get("dataset") or {}
+        history = list(old_card.get("sample_changes") or [])
+    except (OSError, ValueError, AttributeError, TypeError):  # unreadable: replaced as before
+        return [], None
     from_file = "path" in old or "path" in dataset
-    if from_file and old.get("sha256") and old.get("sha256") != dataset.get("sha256"):
-        raise ValueError(
-            f"{path} holds the card of another data file ({old.get('path', old.get('name'))}, "
-            f"sha256 {str(old.get('sha256'))[:12]}...); not overwritten: write the card to "
-            "another card directory"
-        )
+    if not (from_file and old.get("sha256") and old.get("sha256") != dataset.get("sha256")):
+        return history, None
+    if dataset.get("sample") and old.get("name") == dataset.get("name"):
+        return history, {
+            "sample": dataset["sample"],
+            "old_sha256": old["sha256"],
+            "new_sha256": dataset.get("sha256"),
+            "old_path": old.get("path"),
+            "old_created": old_card.get("created"),
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    raise ValueError(
+        f"{path} holds the card of another data file ({old.get('path', old.get('name'))}, "
+        f"sha256 {str(old.get('sha256'))[:12]}...); not overwritten: write the card to "
+        "another card directory"
+    )
 
 
 def _json_default(value: Any) -> Any:

@@ -192,9 +192,9 @@ class TextEmbedder:
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         bar = None
         if progress:
-            from tqdm.auto import tqdm
+            from shopml.progress import progress_bar
 
-            bar = tqdm(total=len(texts), desc="embedding texts", unit="text")
+            bar = progress_bar(total=len(texts), desc="embedding texts", unit="text")
         threads = torch.get_num_threads()
         single = len(texts) <= SINGLE_THREAD_BELOW and threads > 1
         with self._lock, torch.inference_mode():

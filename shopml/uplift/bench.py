@@ -262,7 +262,7 @@ SAMPLES = {
 def _dataset_card(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Any]:
     """The card's dataset entry; a file other than the data set's registered sample is named
     after itself (``hillstrom-<stem>-<sha256[:8]>``), so it never shares the sample's cards."""
-    from shopml.report.cards import file_dataset_name, sha256_file
+    from shopml.report.cards import file_dataset, sha256_file
 
     if spec.data == "preset":
         return {"name": "uplift", "preset": "uplift", "clicks": spec.units}
@@ -271,11 +271,8 @@ def _dataset_card(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Any]:
         from shopml.data.samples import sample_path
 
         path = sample_path(SAMPLES[spec.data])
-    sha = sha256_file(path)
     return {
-        "name": file_dataset_name(spec.data, path, sha, SAMPLES.get(spec.data)),
-        "path": str(path),
-        "sha256": sha,
+        **file_dataset(spec.data, path, sha256_file(path), SAMPLES.get(spec.data)),
         "rows": len(data.treatment),
         **load_report_entry(data.meta),
     }
@@ -292,7 +289,7 @@ def run_bench(spec: UpliftBenchSpec, console: Console, progress: bool = True) ->
 
 
 def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[dict]:
-    from shopml.report.cards import write_card
+    from shopml.report.cards import check_card_paths, write_card
 
     all_runs: list[dict] = []
     data = None
@@ -310,6 +307,11 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
         check_missing_values(data, names, factories)
         train, test = split(data, outcome, spec.test_fraction, seed)
         dataset_card = _dataset_card(spec, data)
+        variant = _variant(spec, data, outcome)
+        if seed_number == 0 and spec.write_cards and spec.data != "preset":
+            # a file's cards are known now: refuse before anything is fitted
+            stems = [_card_name(spec, dataset_card, variant, s) for s in spec.seeds]
+            check_card_paths(dataset_card, stems, spec.card_dir, console)
         results = []
         for name in names:
             if progress:
@@ -325,7 +327,6 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
             if seed_number == 0 and spec.plots_dir is not None and name in ("efin", "ecup"):
                 figures = spec.data if spec.data == "preset" else dataset_card["name"]
                 _plots(spec, data, outcome, test, uplift, name, figures)
-        variant = _variant(spec, data, outcome)
         config = {
             "variant": variant,
             "outcome": outcome,

@@ -120,7 +120,7 @@ def run_config(spec: BenchSpec, seed: int) -> GmvRunConfig:
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.ndarray] | None]:
     """The benchmark's log, its card description and (simulated data) the truth per click:
     ``gmv`` = E[y* | x, converted] and ``p_repurchase`` = P(more than one purchase | x, converted)."""
-    from shopml.report.cards import file_dataset_name, sha256_config, sha256_file
+    from shopml.report.cards import file_dataset, sha256_config, sha256_file
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -133,9 +133,7 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
-        sha = sha256_file(path)
-        name = file_dataset_name("trace_file", path, sha)
-        dataset = {"name": name, "path": str(path), "sha256": sha}
+        dataset = file_dataset("trace_file", path, sha256_file(path))
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 
@@ -217,15 +215,7 @@ def run_method(
     ours, theirs = getattr(method, "shared_key", (None, None))
     if ours in pretrained and theirs is not None and theirs not in pretrained:
         pretrained[theirs] = pretrained[ours]
-    return {
-        "method": name,
-        "metrics": res.metrics,
-        "wall_s": round(res.wall_s, 2),
-        "train_samples": res.train_samples,
-        "train_samples_per_s": round(res.train_samples / res.train_s, 1) if res.train_s else None,
-        "_rows": res.rows,
-        "_slice_id": res.slice_id,
-    }
+    return {**res.card_entry(name), "_rows": res.rows, "_slice_id": res.slice_id}
 
 
 def run_seed(
@@ -238,7 +228,12 @@ def run_seed(
     t0 = time.perf_counter()
     log, dataset, conditional = loaded or load_log(spec, seed)
     data = build_gmv_data(log, config)
-    from shopml.conversion.bench import label_horizon_note, unused_feature_notes, window_notes
+    from shopml.conversion.bench import (
+        label_horizon_note,
+        resumed_note,
+        unused_feature_notes,
+        window_notes,
+    )
 
     window = int(config.windows.attribution_s)
     notes = window_notes(log.spec.meta, {"gmv_window_s": window}, "READER's")
@@ -259,7 +254,8 @@ def run_seed(
         router = f"  router_auc {m['router_auc']:.4f}" if "router_auc" in m else ""
         console.print(
             f"  {name:<15} auc {m['auc']:.4f}  acc {m['acc']:.4f}  alpr {m['alpr']:.4f}  "
-            f"rmse {m['rmse']:.2f}{router}  ({entry['wall_s']:.0f} s)"
+            f"rmse {m['rmse']:.2f}{router}  ({entry['wall_s']:.0f} s"
+            f"{resumed_note(entry.get('resumed_from_slices', []))})"
         )
         results.append(entry)
     bayes = None
@@ -299,13 +295,17 @@ def card_name(spec: BenchSpec, dataset: dict, seed: int) -> str:
 
 
 def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = True) -> list[Path]:
-    """Run every seed, print leaderboards, write cards and (default card dir) the results page."""
-    from shopml.report.cards import write_card
+    """Run every seed, print leaderboards, write cards and (default card dir) the results page
+    (a file's cards are checked before any training: none may hold another file's card)."""
+    from shopml.report.cards import check_card_paths, write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths = []
     loaded = load_file_once(spec, load_log, console)
+    if loaded is not None:  # a file's cards are known now: refuse before any training
+        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
+        check_card_paths(loaded[1], stems, spec.card_dir, console)
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         console.print(leaderboard(card["results"], card["bayes_limit"], f"GMV stream benchmark, seed {seed}"))

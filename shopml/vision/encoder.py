@@ -179,9 +179,9 @@ class ImageEncoder:
             todo = list(range(n))
         bar = None
         if progress and todo:
-            from tqdm import tqdm
+            from shopml.progress import progress_bar
 
-            bar = tqdm(total=len(todo), desc="image features", unit="img")
+            bar = progress_bar(total=len(todo), desc="image features", unit="img")
         for start in range(0, len(todo), batch_size):
             idx = todo[start : start + batch_size]
             pil = [to_rgb(sources[i]) for i in idx]

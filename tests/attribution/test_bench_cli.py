@@ -297,3 +297,29 @@ def test_credit_and_bench_check_a_files_log_as_validate_does(tmp_path):
         text = " ".join(result.output.split())
         assert "the event log has errors (ts_out_of_range 1)" in text
         assert "the file's rows behind them need mending" in text
+
+
+def test_bench_reproduces_the_registered_sample_after_its_bytes_changed(tmp_path, monkeypatch):
+    import pandas as pd
+
+    frame = pd.read_csv(sample_path("journeys/attribution_data_subset62k.csv")).head(3000)
+    monkeypatch.setenv("SHOPML_DATA_DIR", str(tmp_path / "shared"))
+    data = tmp_path / "shared" / "journeys" / "attribution_data_subset62k.csv"
+    data.parent.mkdir(parents=True)
+    frame.to_csv(data, index=False)
+    cards = tmp_path / "cards"
+    args = ["bench", "attribution", "--data", str(data), "--seeds", "1", "--methods", "linear"]
+    assert runner.invoke(app, [*args, "--cards", str(cards)]).exit_code == 0
+    (card_path,) = cards.glob("*.json")
+    assert card_path.name == "attribution-attribution_journeys-file-seed1.json"
+    old = json.loads(card_path.read_text())["dataset"]["sha256"]
+    frame.head(2900).to_csv(data, index=False)  # the sample updated and fetched again
+    result = runner.invoke(app, [*args, "--cards", str(cards)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "the registered sample journeys/attribution_data_subset62k.csv has changed" in text
+    assert old[:12] in text
+    card = json.loads(card_path.read_text())
+    assert card["dataset"]["sample"] == "journeys/attribution_data_subset62k.csv"
+    assert card["sample_changes"][0]["old_sha256"] == old
+    assert card["sample_changes"][0]["new_sha256"] == card["dataset"]["sha256"] != old

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from shopml.conversion.base import ModelConfig, get_method
 from shopml.conversion.stream import StreamConfig, StreamSplit
@@ -58,6 +59,69 @@ def test_resume_gives_identical_metrics(small_world, tmp_path, method):
     assert resumed.metrics == straight.metrics
     np.testing.assert_array_equal(resumed.p_net, straight.p_net)
     assert not any(tmp_path.iterdir())  # a finished run removes its checkpoint
+
+
+class _Readings:
+    """The trainer's clock, one second per reading: wall times count readings, so they are
+    the same in every run that does the same work (no timing in the test)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_resumed_run_reports_the_wall_time_of_all_its_parts(small_world, tmp_path, monkeypatch):
+    import shopml.conversion.trainer as trainer
+
+    _, config, data = small_world
+    clock = _Readings()
+    monkeypatch.setattr(trainer, "time", clock)
+    method = "fnw"
+    straight = run_stream(
+        get_method(method, config.model), data, config, checkpoint=tmp_path / "straight",
+        progress=False,
+    )  # fmt: skip
+    assert straight.resumed_from_slices == []
+    assert "resumed_from_slices" not in straight.card_entry(method)
+    ckpt = tmp_path / "parts"
+    stopped = run_stream(
+        get_method(method, config.model), data, config, checkpoint=ckpt, progress=False,
+        stop_after=12,
+    )  # fmt: skip
+    assert stopped is None
+    clock.now += 10_000.0  # the rerun starts later: the pause is no part of the run
+    resumed = run_stream(get_method(method, config.model), data, config, checkpoint=ckpt, progress=False)
+    assert resumed.metrics == straight.metrics
+    assert resumed.resumed_from_slices == [10]  # the last checkpoint before the stop
+    assert resumed.wall_s == straight.wall_s  # both parts, not only the resumed one
+    entry = resumed.card_entry(method)
+    assert entry["resumed_from_slices"] == [10] and entry["wall_s"] == round(straight.wall_s, 2)
+    assert "wall_s_partial" not in entry
+    # a checkpoint of an older shopml, without the time spent before it: said in the card
+    run_stream(
+        get_method(method, config.model), data, config, checkpoint=ckpt, progress=False,
+        stop_after=12,
+    )  # fmt: skip
+    (saved,) = ckpt.iterdir()
+    state = torch.load(saved, weights_only=False)
+    for key in ("wall_s", "resumed_from_slices", "wall_s_partial"):
+        del state[key]
+    torch.save(state, saved)
+    older = run_stream(get_method(method, config.model), data, config, checkpoint=ckpt, progress=False)
+    assert older.metrics == straight.metrics and older.wall_s < straight.wall_s
+    assert older.card_entry(method)["wall_s_partial"] is True
+
+
+def test_progress_in_a_log_file_is_plain_lines(small_world, capsys):
+    _, config, data = small_world
+    result = run_stream(get_method("pretrained", config.model), data, config, progress=True)
+    assert result is not None
+    log = capsys.readouterr().err  # stderr is no terminal here, as under `> run.log 2>&1`
+    assert "\r" not in log
+    assert log.splitlines()[-1].startswith("pretrained: 23/23 it (100%)")
 
 
 def test_a_checkpoint_never_resumes_a_run_on_other_data(small_world, tmp_path):

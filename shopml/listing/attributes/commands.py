@@ -60,6 +60,11 @@ def train_attributes_command(
         raise _fail(f"--threads must be positive, got {threads}")
     torch.set_num_threads(threads)
     target = out or DEFAULT_ARTIFACT
+    if not no_card:
+        try:
+            check_attribute_card(data, seed, limit, card_dir)
+        except (ValueError, FileNotFoundError) as exc:  # FileNotFoundError: no sample here
+            raise _fail(str(exc)) from exc
     try:
         result = train_attributes(data, target, seed=seed, limit=limit, progress=True)
     except (DatasetError, ImageError, FileNotFoundError) as exc:
@@ -92,19 +97,49 @@ def train_attributes_command(
         console.print(f"card: {path}")
 
 
-def write_attribute_card(
-    result: dict, data: Path | None, seed: int, limit: int | None, card_dir: Path | None
-) -> Path:
-    """Write the `attributes` result card (and regenerate the results pages for the default dir)."""
+def _card_target(data: Path | None, seed: int, limit: int | None) -> tuple[dict, str] | None:
+    """The `attributes` card's dataset entry (name, path, sha256) and file stem for a
+    fashion_images directory; None when it has no styles file (training refuses it)."""
     from shopml.data.samples import sample_path
-    from shopml.report.cards import file_dataset_name, sha256_file, write_card
-    from shopml.report.pages import write_pages
+    from shopml.report.cards import file_dataset, sha256_file
 
     directory = Path(data) if data is not None else sample_path("fashion_images")
     styles = next(
         (directory / n for n in ("styles.csv.gz", "styles.csv") if (directory / n).is_file()),
-        directory,
+        None,
     )
+    if styles is None:
+        return None
+    sample = "fashion_images/styles.csv.gz"
+    dataset = file_dataset("fashion_images", directory, sha256_file(styles), sample)
+    limited = f"-limit{limit}" if limit else ""
+    return dataset, f"attributes-{dataset['name']}{limited}-seed{seed}"
+
+
+def check_attribute_card(
+    data: Path | None, seed: int, limit: int | None, card_dir: Path | None
+) -> None:
+    """Before training: ValueError when the card this run would write holds another data
+    file's card (as :func:`write_attribute_card` would refuse after training); a note when it
+    replaces the sample's card written before the sample's bytes changed."""
+    from shopml.report.cards import check_card_paths
+
+    target = _card_target(data, seed, limit)
+    if target is not None:
+        check_card_paths(target[0], [target[1]], card_dir, console)
+
+
+def write_attribute_card(
+    result: dict, data: Path | None, seed: int, limit: int | None, card_dir: Path | None
+) -> Path:
+    """Write the `attributes` result card (and regenerate the results pages for the default dir)."""
+    from shopml.report.cards import write_card
+    from shopml.report.pages import write_pages
+
+    target = _card_target(data, seed, limit)
+    if target is None:
+        raise ValueError(f"{data}: no styles.csv or styles.csv.gz to name the card's data by")
+    base, name = target
     metrics = result["metrics"]
     head_metrics = {k: float(v) for k, v in metrics.items() if k.endswith(("_top1", "_top3"))}
     results = [{"method": "efficientnet_lite0_heads", "metrics": head_metrics}]
@@ -115,18 +150,9 @@ def write_attribute_card(
                 "metrics": {"basecolour_top1": float(metrics["pixel_colour_agreement"])},
             }
         )
-    sha = sha256_file(styles)
-    data_name = file_dataset_name("fashion_images", directory, sha, "fashion_images/styles.csv.gz")
-    dataset = {
-        "name": data_name,
-        "path": str(directory),
-        "sha256": sha,
-        "photos": result["config"]["items"],
-        "split": result["config"]["split"],
-    }
+    dataset = {**base, "photos": result["config"]["items"], "split": result["config"]["split"]}
     config = {k: v for k, v in result["config"].items() if k != "split"}
     config["class_counts"] = {a: len(v) for a, v in result["vocab"].items()}
-    name = f"attributes-{data_name}{'-limit' + str(limit) if limit else ''}-seed{seed}"
     extra = {"pixel_colour_check": result["pixel_colour"]} if result["pixel_colour"] else None
     path = write_card(
         "attributes", dataset, seed, config, results, out_dir=card_dir, name=name, extra=extra

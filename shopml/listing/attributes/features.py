@@ -38,9 +38,9 @@ def colour_block(
             out[i] = hits[keys[i]]
     iterator = todo
     if progress and todo:
-        from tqdm import tqdm
+        from shopml.progress import progress_bar
 
-        iterator = tqdm(todo, desc="colour features", unit="img")
+        iterator = progress_bar(todo, desc="colour features", unit="img")
     fresh = []
     for i in iterator:
         item = images[i]

@@ -102,9 +102,9 @@ def train_heads(
     history: list[float] = []
     bar = None
     if progress:
-        from tqdm import tqdm
+        from shopml.progress import progress_bar
 
-        bar = tqdm(total=config.epochs, desc="attribute heads", unit="epoch")
+        bar = progress_bar(total=config.epochs, desc="attribute heads", unit="epoch")
     for epoch in range(config.epochs):
         model.train()
         order = torch.randperm(len(xt), generator=generator)

@@ -183,9 +183,9 @@ def pixel_colour_agreement(
     known = [(p, lab) for p, lab in zip(paths, labels, strict=True) if lab is not None]
     iterator = known
     if progress:
-        from tqdm import tqdm
+        from shopml.progress import progress_bar
 
-        iterator = tqdm(known, desc="pixel colour check", unit="img")
+        iterator = progress_bar(known, desc="pixel colour check", unit="img")
     hits = 0
     in_palette = 0
     for path, label in iterator:
