@@ -383,6 +383,7 @@ def run_stream(
     bar = progress_bar(
         range(start_slice, n_slices - 1),
         desc=method.name,
+        unit="slices",
         disable=not progress,
         leave=False,
         initial=start_slice,

@@ -121,7 +121,7 @@ def test_progress_in_a_log_file_is_plain_lines(small_world, capsys):
     assert result is not None
     log = capsys.readouterr().err  # stderr is no terminal here, as under `> run.log 2>&1`
     assert "\r" not in log
-    assert log.splitlines()[-1].startswith("pretrained: 23/23 it (100%)")
+    assert log.splitlines()[-1].startswith("pretrained: 23/23 slices (100%)")
 
 
 def test_a_checkpoint_never_resumes_a_run_on_other_data(small_world, tmp_path):
