@@ -242,3 +242,25 @@ def test_the_registered_sample_replaces_its_card_after_its_bytes_changed(tmp_pat
     card_path = write_card("bench", newer, 1, {}, results, out_dir=out, name="bench-kind-seed1")
     changes = json.loads(card_path.read_text())["sample_changes"]
     assert [c["new_sha256"] for c in changes] == [new["sha256"], newer["sha256"]]
+
+
+def test_tables_warn_when_a_files_cards_hold_two_versions_of_it(tmp_path):
+    from shopml.report.pages import benchmark_page, fill_marked_sections
+
+    cards = []
+    for seed, sha in ((1, "a" * 64), (2, "a" * 64), (3, "b" * 64)):
+        dataset = {"name": "hillstrom", "path": "/data/h.csv", "sha256": sha}
+        path = write_card(
+            "b", dataset, seed, {}, [{"method": "m", "metrics": {"x": 0.5}}], out_dir=tmp_path
+        )
+        cards.append({**json.loads(path.read_text()), "_path": str(path)})
+    warning = "run on 2 versions of the data file** (sha256 aaaaaaaa (2 card(s)), bbbbbbbb (1 card(s)))"
+    assert warning in benchmark_page("b", cards)
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- results:b:x:begin -->\n<!-- results:b:x:end -->\n")
+    assert fill_marked_sections(doc, {"b": cards})
+    assert warning in doc.read_text()
+    # one version, or simulated worlds (no path: each seed its own data), warn about nothing
+    assert "Warning" not in benchmark_page("b", cards[:2])
+    simulated = [{**c, "dataset": {"name": "w", "sha256": c["dataset"]["sha256"]}} for c in cards]
+    assert "Warning" not in benchmark_page("b", simulated)
