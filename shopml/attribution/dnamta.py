@@ -45,6 +45,7 @@ from shopml.attribution.base import (
     touch_credit_to_journeys,
 )
 from shopml.attribution.journeys import Journeys
+from shopml.progress import progress_bar
 
 DAY = 86_400.0
 
@@ -214,13 +215,10 @@ class DNAMTA:
         loss_fn = torch.nn.BCEWithLogitsLoss()
         self.model.train()
         batches_per_epoch = (len(rows) + cfg.batch_size - 1) // cfg.batch_size
-        bar = None
-        if progress:
-            from rich.progress import Progress
-
-            bar = Progress(transient=True)
-            bar.start()
-            task = bar.add_task("DNAMTA training", total=cfg.epochs * batches_per_epoch)
+        bar = progress_bar(
+            total=cfg.epochs * batches_per_epoch, desc="DNAMTA training", unit="batches",
+            leave=False, disable=not progress,
+        )  # fmt: skip
         try:
             for _ in range(cfg.epochs):
                 total = 0.0
@@ -237,12 +235,10 @@ class DNAMTA:
                     loss.backward()
                     opt.step()
                     total += loss.item() * len(idx)
-                    if bar is not None:
-                        bar.advance(task)
+                    bar.update(1)
                 self.losses.append(total / len(rows))
         finally:
-            if bar is not None:
-                bar.stop()
+            bar.close()
         return self
 
     def _forward(self, journeys: Journeys, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -58,6 +58,13 @@ def test_attention_sums_to_one_per_journey_and_truncates(journeys):
     assert p.shape == (journeys.n_journeys,) and np.all((p > 0) & (p < 1))
 
 
+def test_training_progress_in_a_log_file_is_plain_lines(journeys, capsys):
+    DNAMTA(DNAMTAConfig(epochs=2, batch_size=1000), seed=0).fit(journeys, progress=True)
+    err = capsys.readouterr().err  # captured: not a terminal, as a log file
+    assert "\r" not in err
+    assert err.splitlines()[-1].startswith("DNAMTA training: 6/6 batches (100%)")
+
+
 def test_predict_before_fit_is_refused(journeys):
     with pytest.raises(RuntimeError, match="fit"):
         DNAMTA().predict_proba(journeys)
