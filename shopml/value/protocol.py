@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopml.conversion.base import ModelConfig
 from shopml.conversion.stream import Delivery, StreamConfig, StreamSplit
@@ -45,6 +45,7 @@ ALPR_FLOOR = 0.01
 class GmvWindows(BaseModel):
     """The GMV attribution window; the leakage gap between pre-training and stream equals it."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt window is an error, not the default
     attribution_s: int = Field(default=DEFAULT_WINDOW_S, gt=0)
 
     @property
