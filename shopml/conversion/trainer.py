@@ -90,8 +90,20 @@ class StreamData:
         self.__post_init__()
 
     @classmethod
-    def from_log(cls, log: EventLog, windows: Windows, stream: StreamConfig) -> StreamData:
-        """Stack the log's categorical features and derive its timeline and split."""
+    def from_log(
+        cls, log: EventLog, windows: Windows, stream: StreamConfig, check: bool = True
+    ) -> StreamData:
+        """Stack the log's categorical features and derive its timeline and split.
+
+        With ``check`` the log is first checked as ``shopml data validate`` checks it, and one
+        with errors (a pay before its click, timestamps that are not int64 unix seconds,
+        duplicate click ids, ...) raises EventLogError, as the benchmark refuses it; pass
+        False only for a log already checked or simulated.
+        """
+        if check:
+            from shopml.data.validate import require_valid
+
+            require_valid(log, log.path)
         features, cards = log.categorical_codes("the stream methods")
         timeline = Timeline.from_log(log, windows)
         split = StreamSplit.make(timeline.click_ts, windows, stream)

@@ -92,8 +92,14 @@ def categorical_features(log: EventLog, rows: np.ndarray) -> tuple[np.ndarray, l
     return codes[rows], cards
 
 
-def build_gmv_data(log: EventLog, config: GmvRunConfig) -> GmvData:
-    """Restrict a log to its converting clicks, build their GMV view, stream tensors and split."""
+def build_gmv_data(log: EventLog, config: GmvRunConfig, check: bool = True) -> GmvData:
+    """Restrict a log to its converting clicks, build their GMV view, stream tensors and split
+    (with ``check``, a log with validation errors raises EventLogError first, as in
+    :meth:`StreamData.from_log`)."""
+    if check:
+        from shopml.data.validate import require_valid
+
+        require_valid(log, log.path)
     full = GmvView.from_log(log, config.windows.attribution_s)
     rows = np.flatnonzero(full.converted)
     if len(rows) == 0:
