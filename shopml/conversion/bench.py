@@ -25,6 +25,7 @@ from shopml.conversion.trainer import (
     RunConfig,
     StreamData,
     add_relative_improvement,
+    check_labels,
     run_stream,
     stream_metrics,
 )
@@ -203,21 +204,6 @@ def unused_feature_notes(log: EventLog) -> list[str]:
         return []
     shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
     return [f"{len(unused)} non-categorical feature(s) not used by the stream methods: {shown}"]
-
-
-def check_labels(data: StreamData) -> None:
-    """ValueError before any training when the evaluated clicks lack a label class (AUC and
-    PCOC of CVR or NetCVR would be undefined)."""
-    rows = np.concatenate(data.slice_click_rows()[1:])
-    tl = data.timeline
-    for label, values in (("pay", tl.paid[rows]), ("net conversion (pay not refunded)", tl.net[rows])):
-        if not values.any():
-            raise ValueError(
-                f"no {label} among the {len(rows):,} evaluated stream clicks: the metrics are "
-                "undefined (does the log hold its pay events, within the 3-day window?)"
-            )
-        if values.all():
-            raise ValueError(f"every evaluated stream click has a {label}: AUC is undefined")
 
 
 def run_seed(

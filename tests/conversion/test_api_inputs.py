@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from shopml.conversion.base import ModelConfig, get_method
 from shopml.conversion.stream import StreamConfig
 from shopml.conversion.timeline import Windows
-from shopml.conversion.trainer import RunConfig, StreamData
+from shopml.conversion.trainer import RunConfig, StreamData, StreamTrainer, run_stream
 from shopml.data import EventLog, EventLogError
 from shopml.data.simulate import simulate
 from shopml.value.protocol import GmvRunConfig, GmvWindows, build_gmv_data
@@ -118,3 +118,17 @@ def test_stream_data_refuses_a_log_with_errors_and_names_them(frames, mangle, ch
     assert "validate(log)" in str(caught.value)
     with pytest.raises(EventLogError, match=check):
         build_gmv_data(log, GmvRunConfig(stream=StreamConfig(pretrain_days=8, slice_s=3 * 3600)))
+
+
+def test_run_stream_refuses_a_log_without_pays_before_any_training(frames, monkeypatch):
+    clicks, events, spec = frames
+    config = RunConfig(stream=StreamConfig(pretrain_days=8))
+    log = from_frames(clicks, events.assign(kind=events["kind"].str.upper()), spec)  # "PAY"
+    data = StreamData.from_log(log, config.windows, config.stream)  # unknown kinds only warn
+
+    def trained(*args, **kwargs):
+        raise AssertionError("trained before the labels were checked")
+
+    monkeypatch.setattr(StreamTrainer, "pretrain", trained)
+    with pytest.raises(ValueError, match=r"no pay among the .* evaluated stream clicks.*kind 'pay'"):
+        run_stream(get_method("oracle", config.model), data, config, progress=False)
