@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopml.conversion.timeline import DAY, Timeline, Windows
 
@@ -27,9 +27,10 @@ MASKED = -1.0
 class StreamConfig(BaseModel):
     """Where the pre-training part ends and how the stream is sliced."""
 
-    pretrain_days: float = Field(default=12.0, gt=0)
+    model_config = ConfigDict(extra="forbid")  # a misspelt setting is an error, not the default
+    pretrain_days: float = Field(default=12.0, gt=0, allow_inf_nan=False)
     stream_days: float | None = Field(
-        default=None, gt=0, description="None = to the end of the log"
+        default=None, gt=0, allow_inf_nan=False, description="None = to the end of the log"
     )
     slice_s: int = Field(default=900, gt=0)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopml.data.eventlog import NO_EVENT, EventLog
 
@@ -30,6 +30,7 @@ DAY = 86_400
 class Windows(BaseModel):
     """The four windows of the NetCVR stream protocol, in seconds."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt window is an error, not the default
     conversion_attribution_s: int = Field(default=3 * DAY, gt=0)
     refund_attribution_s: int = Field(default=3 * DAY, gt=0)
     conversion_observation_s: int = Field(default=900, ge=0)

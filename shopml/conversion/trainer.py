@@ -90,8 +90,20 @@ class StreamData:
         self.__post_init__()
 
     @classmethod
-    def from_log(cls, log: EventLog, windows: Windows, stream: StreamConfig) -> StreamData:
-        """Stack the log's categorical features and derive its timeline and split."""
+    def from_log(
+        cls, log: EventLog, windows: Windows, stream: StreamConfig, check: bool = True
+    ) -> StreamData:
+        """Stack the log's categorical features and derive its timeline and split.
+
+        With ``check`` the log is first checked as ``shopml data validate`` checks it, and one
+        with errors (a pay before its click, timestamps that are not int64 unix seconds,
+        duplicate click ids, ...) raises EventLogError, as the benchmark refuses it; pass
+        False only for a log already checked or simulated.
+        """
+        if check:
+            from shopml.data.validate import require_valid
+
+            require_valid(log, log.path)
         features, cards = log.categorical_codes("the stream methods")
         timeline = Timeline.from_log(log, windows)
         split = StreamSplit.make(timeline.click_ts, windows, stream)
@@ -334,6 +346,8 @@ def run_stream(
     resumed_from: list[int] = []
     wall_partial = False
     _check_architecture(method, config)
+    if metrics_fn is None:  # CVR / NetCVR metrics: refuse undefined ones before any training
+        check_labels(data)
     torch.set_num_threads(threads or default_threads())
     trainer = StreamTrainer(method, data, config)
     split, tl = data.split, data.timeline
@@ -442,6 +456,22 @@ def run_stream(
         resumed_from,
         wall_partial,
     )
+
+
+def check_labels(data: StreamData) -> None:
+    """ValueError before any training when the evaluated clicks lack a label class (AUC and
+    PCOC of CVR or NetCVR would be undefined)."""
+    rows = np.concatenate(data.slice_click_rows()[1:])
+    tl = data.timeline
+    for label, values in (("pay", tl.paid[rows]), ("net conversion (pay not refunded)", tl.net[rows])):
+        if not values.any():
+            raise ValueError(
+                f"no {label} among the {len(rows):,} evaluated stream clicks: the metrics are "
+                "undefined (does the log hold its pay events, of kind 'pay', within the "
+                f"{data.windows.conversion_attribution_s / 86_400:g}-day conversion window?)"
+            )
+        if values.all():
+            raise ValueError(f"every evaluated stream click has a {label}: AUC is undefined")
 
 
 def _check_architecture(method: StreamMethod, config: RunConfig) -> None:

@@ -1031,9 +1031,10 @@ def validate(path_or_log: str | Path | EventLog) -> ValidationReport:
     return _report(_analyse(path_or_log)[0])
 
 
-def require_valid(log: EventLog, source: str | Path) -> None:
+def require_valid(log: EventLog, source: str | Path | None) -> None:
     """Raise EventLogError when a log a command is about to use has errors (warnings pass):
-    the count per check and the first problem, so that bad labels never run silently."""
+    the count per check and the first problem, so that bad labels never run silently
+    (``source``: the directory or file the log was read from, None for one built in memory)."""
     report = validate(log)
     if report.ok:
         return
@@ -1042,8 +1043,20 @@ def require_valid(log: EventLog, source: str | Path) -> None:
     for group in errors:
         counts[group.check] = counts.get(group.check, 0) + len(group)
     first = errors[0].problem(0)
-    where = first.table + ("" if first.row is None else f" row {first.row}")
-    if Path(source).is_dir():
+    where = first.table + (
+        f" row {first.row}"
+        if first.row is not None
+        else f" column {first.column!r}"
+        if first.column
+        else ""
+    )
+    if source is None:  # built in memory, e.g. from pandas DataFrames
+        source = "the event log"
+        hint = (
+            "`shopml.data.validate.validate(log)` lists them and `repair(log, OUT)` writes a "
+            "copy without them"
+        )
+    elif Path(source).is_dir():
         hint = (
             f"`shopml data validate {source}` lists them and `--repair OUT` writes a copy "
             "without them"

@@ -228,6 +228,12 @@ def pcoc(y_true: ArrayLike, y_prob: ArrayLike) -> float:
     _same_length(y_true=observed, y_prob=predicted)
     if (observed < 0).any():
         raise MetricInputError("y_true must be non-negative (0/1 labels or counts)")
+    if (predicted < 0).any():
+        first = int(np.argmax(predicted < 0))
+        raise MetricInputError(
+            "y_prob must be non-negative (probabilities or expected counts); "
+            f"row {first} is {predicted[first]}"
+        )
     total = observed.sum()
     if total <= 0:
         raise MetricInputError("PCOC is undefined when y_true sums to zero (no conversions)")

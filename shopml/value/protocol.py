@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopml.conversion.base import ModelConfig
 from shopml.conversion.stream import Delivery, StreamConfig, StreamSplit
@@ -45,6 +45,7 @@ ALPR_FLOOR = 0.01
 class GmvWindows(BaseModel):
     """The GMV attribution window; the leakage gap between pre-training and stream equals it."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt window is an error, not the default
     attribution_s: int = Field(default=DEFAULT_WINDOW_S, gt=0)
 
     @property
@@ -91,8 +92,14 @@ def categorical_features(log: EventLog, rows: np.ndarray) -> tuple[np.ndarray, l
     return codes[rows], cards
 
 
-def build_gmv_data(log: EventLog, config: GmvRunConfig) -> GmvData:
-    """Restrict a log to its converting clicks, build their GMV view, stream tensors and split."""
+def build_gmv_data(log: EventLog, config: GmvRunConfig, check: bool = True) -> GmvData:
+    """Restrict a log to its converting clicks, build their GMV view, stream tensors and split
+    (with ``check``, a log with validation errors raises EventLogError first, as in
+    :meth:`StreamData.from_log`)."""
+    if check:
+        from shopml.data.validate import require_valid
+
+        require_valid(log, log.path)
     full = GmvView.from_log(log, config.windows.attribution_s)
     rows = np.flatnonzero(full.converted)
     if len(rows) == 0:

@@ -150,6 +150,7 @@ def test_ri_matches_tesla_table():
         (lambda: nll([0, 1], [0.1, 1.2]), r"\[0, 1\]"),
         (lambda: nll([0, 1], [0.1, np.inf]), "infinite"),
         (lambda: pcoc([0, 0], [0.1, 0.2]), "sums to zero"),
+        (lambda: pcoc([0, 1, 1], [0.4, -0.5, 0.9]), "y_prob must be non-negative.*row 1"),
         (lambda: group_auc([0, 1], [0.1, 0.2], ["a", "b"]), "no group"),
         (lambda: group_auc([0, 1], [0.1, 0.2], ["a"]), "length mismatch"),
     ],
