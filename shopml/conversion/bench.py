@@ -243,7 +243,7 @@ def run_seed(
         )
         results.append(res.card_entry(name))
         console.print(
-            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s{resumed_note(res.resumed_from_slices)})"
+            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s{resumed_note(res.resumed_from_slices)}{skipped_note(res.skipped_samples)})"
         )
         rows, slice_id = res.rows, res.slice_id
     add_relative_improvement(results)
@@ -256,6 +256,11 @@ def run_seed(
         "results": results,
         "bayes_limit": bayes,
     }
+
+
+def skipped_note(samples: int) -> str:
+    """", N sample(s) not trained on" for a run whose slices delivered single samples, else ""."""
+    return f", {samples} single-sample slice(s) not trained on" if samples else ""
 
 
 def resumed_note(slices: list[int]) -> str:

@@ -291,6 +291,13 @@ class Tesla(StreamMethod):
     )
 
     def __init__(self, config: ModelConfig | None = None, **options: Any) -> None:
+        named = self.defaults.get("structure")
+        if named is not None and options.get("structure", named) != named:
+            raise ValueError(
+                f"{self.name} is TESLA with the {named} structure; structure="
+                f"{options['structure']!r} would run another network under its name: use "
+                f"tesla_{options['structure']} (or tesla with structure={options['structure']!r})"
+            )
         super().__init__(config, **options)
         self.opts = check.typed_options(TeslaOptions, self.name, {**self.defaults, **options})
         self._generator = torch.Generator().manual_seed(self.opts.seed)

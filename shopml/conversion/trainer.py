@@ -137,6 +137,13 @@ class StreamResult:
     #: True when a checkpoint did not keep the time spent before it (written by an older
     #: shopml): ``wall_s`` then misses the parts before that resume
     wall_s_partial: bool = False
+    #: samples left untrained: a slice that delivered a single one (BatchNorm needs two)
+    skipped_samples: int = 0
+    #: the network as it ended the stream, the method that trained it and the feature
+    #: cardinalities it was built for (:func:`shopml.conversion.scoring.score_clicks`)
+    model: torch.nn.Module | None = field(default=None, repr=False)
+    stream_method: StreamMethod | None = field(default=None, repr=False)
+    cardinalities: list[int] | None = None
 
     def card_entry(self, name: str) -> dict:
         """This run's entry in a result card under the method name ``name``."""
@@ -153,6 +160,8 @@ class StreamResult:
             entry["resumed_from_slices"] = list(self.resumed_from_slices)
         if self.wall_s_partial:
             entry["wall_s_partial"] = True
+        if self.skipped_samples:
+            entry["skipped_samples"] = self.skipped_samples
         return entry
 
 
@@ -177,6 +186,7 @@ class StreamTrainer:
         self.aux: dict[str, np.ndarray] = {}
         self.train_samples = 0
         self.train_s = 0.0
+        self.skipped_samples = 0  # deliveries of a single sample, which BatchNorm cannot train on
 
     # ----------------------------------------------------------- batches
     def make_batch(
@@ -227,7 +237,8 @@ class StreamTrainer:
     ) -> None:
         n = len(d)
         if n < 2:
-            return  # BatchNorm cannot train on a single sample; counted in skipped_samples
+            self.skipped_samples += n  # BatchNorm cannot train on a single sample
+            return
         start = time.perf_counter()
         model.train()
         perm = torch.randperm(n, generator=generator).numpy()
@@ -277,6 +288,12 @@ class StreamTrainer:
     def pretrain(self, model: torch.nn.Module, generator: torch.Generator) -> None:
         """Train on the pre-training part with complete labels."""
         d = self.pretrain_delivery()
+        if len(d) < 2 and self.cfg.pretrain_epochs > 0:
+            raise ValueError(
+                f"the pre-training part holds {len(d)} click(s) (the first "
+                f"{self.config.stream.pretrain_days:g} day(s) of the log): too few to pre-train "
+                "on; use a longer log or more pre-training days"
+            )
         opt = torch.optim.Adam(
             model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
         )
@@ -375,6 +392,7 @@ def run_stream(
         torch.set_rng_state(state["torch_rng"])
         preds_cvr, preds_net = state["preds_cvr"], state["preds_net"]
         trainer.train_samples, trainer.train_s = state["train_samples"], state["train_s"]
+        trainer.skipped_samples = state.get("skipped_samples", 0)
         start_slice = state["next_slice"]
         wall_partial = state.get("wall_s") is None or state.get("wall_s_partial", False)
         wall_before = float(state.get("wall_s") or 0.0)
@@ -423,6 +441,7 @@ def run_stream(
                     "preds_net": preds_net,
                     "train_samples": trainer.train_samples,
                     "train_s": trainer.train_s,
+                    "skipped_samples": trainer.skipped_samples,
                     "next_slice": done,
                     "wall_s": wall_before + time.perf_counter() - wall,
                     "resumed_from_slices": resumed_from,
@@ -455,6 +474,10 @@ def run_stream(
         trainer.train_s,
         resumed_from,
         wall_partial,
+        trainer.skipped_samples,
+        model,
+        method,
+        list(data.cardinalities),
     )
 
 

@@ -132,3 +132,71 @@ def test_run_stream_refuses_a_log_without_pays_before_any_training(frames, monke
     monkeypatch.setattr(StreamTrainer, "pretrain", trained)
     with pytest.raises(ValueError, match=r"no pay among the .* evaluated stream clicks.*kind 'pay'"):
         run_stream(get_method("oracle", config.model), data, config, progress=False)
+
+
+def test_a_tesla_variant_keeps_the_structure_its_name_says():
+    with pytest.raises(ValueError, match="tesla_shared is TESLA with the shared structure"):
+        get_method("tesla_shared", structure="separate")
+    assert get_method("tesla_shared", structure="shared").opts.structure == "shared"
+    assert get_method("tesla", structure="shared").opts.structure == "shared"
+
+
+def test_a_pretraining_part_without_clicks_to_train_on_is_refused(frames):
+    clicks, events, spec = frames
+    config = RunConfig(stream=StreamConfig(pretrain_days=1e-4))
+    data = StreamData.from_log(from_frames(clicks, events, spec), config.windows, config.stream)
+    with pytest.raises(ValueError, match=r"the pre-training part holds [01] click\(s\)"):
+        run_stream(get_method("oracle", config.model), data, config, progress=False)
+
+
+def test_single_sample_slices_are_counted_not_lost(frames):
+    clicks, events, spec = frames
+    config = RunConfig(stream=StreamConfig(pretrain_days=8, slice_s=600))
+    data = StreamData.from_log(from_frames(clicks, events, spec), config.windows, config.stream)
+    method = get_method("oracle", config.model)
+    result = run_stream(method, data, config, progress=False)
+    split = data.split
+    delivery = method.deliver(data.timeline, data.windows, split)
+    sizes = [len(delivery.between(*split.slice_bounds(n))) for n in range(split.n_slices - 1)]
+    singles = sizes.count(1)
+    assert singles > 0  # 10-minute slices of a 3,000-click world: many hold one click
+    assert result.skipped_samples == singles
+    assert result.card_entry("oracle")["skipped_samples"] == singles
+
+
+@pytest.mark.parametrize("name", ["oracle", "fnc", "tesla"])
+def test_score_clicks_uses_the_network_the_stream_ended_with(frames, name):
+    import numpy as np
+
+    from shopml.conversion.scoring import score_clicks
+
+    clicks, events, spec = frames
+    config = RunConfig(stream=StreamConfig(pretrain_days=8, slice_s=6 * 3600))
+    log = from_frames(clicks, events, spec)
+    data = StreamData.from_log(log, config.windows, config.stream)
+    result = run_stream(get_method(name, config.model), data, config, progress=False)
+    scored = score_clicks(result, log)
+    assert list(scored.columns) == ["click_id", "p_cvr", "p_netcvr"]
+    assert scored["click_id"].tolist() == clicks["click_id"].tolist()
+    # the last slice was predicted by the network as the stream left it
+    last = result.slice_id == result.slice_id.max()
+    rows = result.rows[last]
+    assert np.allclose(scored["p_cvr"].to_numpy()[rows], result.p_cvr[last], atol=1e-6)
+    assert np.allclose(scored["p_netcvr"].to_numpy()[rows], result.p_net[last], atol=1e-6)
+
+
+def test_score_clicks_refuses_a_log_with_other_features(frames):
+    from shopml.conversion.scoring import score_clicks
+
+    clicks, events, spec = frames
+    config = RunConfig(stream=StreamConfig(pretrain_days=8, slice_s=6 * 3600))
+    log = from_frames(clicks, events, spec)
+    result = run_stream(
+        get_method("pretrained", config.model),
+        StreamData.from_log(log, config.windows, config.stream), config, progress=False,
+    )  # fmt: skip
+    wider = spec.model_copy(deep=True)
+    feature = wider.by_kind("categorical")[0]
+    feature.vocab_size = feature.cardinality + 5
+    with pytest.raises(ValueError, match="not the ones the network was trained on"):
+        score_clicks(result, from_frames(clicks, events, wider))
