@@ -518,3 +518,16 @@ def test_missing_values_reach_an_imputing_pipeline_or_a_search_over_a_model_that
     search = GridSearchCV(HistGradientBoostingClassifier(max_iter=5), {"max_depth": [2]}, cv=2)
     assert allows_nan(search)
     assert not allows_nan(GridSearchCV(LogisticRegression(), {"C": [1.0]}))
+
+
+@pytest.mark.parametrize("learner", [SLearner, TLearner, XLearner])
+@pytest.mark.parametrize("outcome", [(0, 1, 2), (0, 2)])
+def test_classifier_base_model_refuses_an_outcome_that_is_not_0_1(learner, outcome):
+    """A classifier's P(y = 1) is E[y] only for 0/1 outcomes: other values are refused, not
+    fitted as a multi-class model (before: silent P(y = 1) or "1 is not in list")."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, _, t = _arms_data(300)
+    y = np.random.default_rng(0).choice(np.array(outcome, dtype=float), size=len(t))
+    with pytest.raises(UpliftInputError, match=r"classifier base model .*0/1 outcome"):
+        learner(LogisticRegression()).fit(X, y, treatment=t)
