@@ -92,10 +92,14 @@ class DNAMTAConfig:
         return cls(**options)  # type: ignore[arg-type]
 
 
-def _tensors(journeys: Journeys, max_len: int) -> dict[str, np.ndarray]:
+def _tensors(
+    journeys: Journeys, max_len: int, codes: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """Padded (n_journeys, L) arrays: channel codes (+1; 0 = pad), Δt to the last touch in
-    days, and a mask; touches beyond ``max_len`` from the end are dropped."""
+    days, and a mask; touches beyond ``max_len`` from the end are dropped. ``codes``: each
+    touch's channel code in the model's channel list (default the journeys' own codes)."""
     t = journeys.touches
+    codes = t["channel"].to_numpy() if codes is None else codes
     n = journeys.n_journeys
     length = journeys.table["n_touches"].to_numpy()
     kept = np.minimum(length, max_len)
@@ -106,7 +110,7 @@ def _tensors(journeys: Journeys, max_len: int) -> dict[str, np.ndarray]:
     width = int(kept.max())
     channel = np.zeros((n, width), np.int64)
     dt = np.zeros((n, width), np.float32)
-    channel[j[keep], col[keep]] = t["channel"].to_numpy()[keep] + 1
+    channel[j[keep], col[keep]] = codes[keep] + 1
     dt[j[keep], col[keep]] = t["to_last_s"].to_numpy()[keep] / DAY
     return {"channel": channel, "dt": dt, "length": kept.astype(np.int64)}
 
@@ -183,15 +187,53 @@ class DNAMTA:
         self.seed = seed
         self.model = None
         self.losses: list[float] = []
+        #: set by ``fit``: the channels (in code order) and context fields the model was trained on
+        self.channels: list[str] = []
+        self.context_fields: list[str] = []
+        self.context_sizes: list[int] = []
+
+    def _channel_codes(self, journeys: Journeys) -> np.ndarray:
+        """Each touch's channel as a code of the model's channels, matched by name."""
+        codes = journeys.touches["channel"].to_numpy()
+        if list(journeys.channels) == self.channels:
+            return codes
+        index = {name: i for i, name in enumerate(self.channels)}
+        mapping = np.array([index.get(name, -1) for name in journeys.channels], dtype=np.int64)
+        mapped = mapping[codes] if len(mapping) else codes
+        unknown = sorted({journeys.channels[c] for c in np.unique(codes[mapped < 0])})
+        if unknown:
+            raise ValueError(
+                f"DNAMTA: the journeys touch channel(s) {unknown} that the model was not trained "
+                f"on (its channels: {self.channels})"
+            )
+        return mapped
+
+    def _context(self, journeys: Journeys) -> np.ndarray:
+        """The context codes of the model's fields, by name (checked against its vocabularies)."""
+        n = journeys.n_journeys
+        if not self.context_fields:
+            return np.zeros((n, 0), np.int64)
+        ctx = journeys.context
+        missing = [f for f in self.context_fields if ctx is None or f not in ctx.columns]
+        if missing:
+            raise ValueError(
+                f"DNAMTA: the model was trained with user context {self.context_fields}; these "
+                f"journeys lack {missing} (give journeys.context those columns of codes)"
+            )
+        codes = ctx[self.context_fields].to_numpy(dtype=np.int64)
+        for k, (field, size) in enumerate(zip(self.context_fields, self.context_sizes, strict=True)):
+            bad = (codes[:, k] < 0) | (codes[:, k] >= size)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"DNAMTA: context field {field!r} of journey {row} is {int(codes[row, k])}; "
+                    f"the model knows codes 0..{size - 1}"
+                )
+        return codes
 
     def _inputs(self, journeys: Journeys) -> dict[str, np.ndarray]:
-        arrays = _tensors(journeys, self.config.max_len)
-        ctx = journeys.context
-        arrays["context"] = (
-            ctx.to_numpy(dtype=np.int64)
-            if ctx is not None
-            else np.zeros((journeys.n_journeys, 0), np.int64)
-        )
+        arrays = _tensors(journeys, self.config.max_len, self._channel_codes(journeys))
+        arrays["context"] = self._context(journeys)
         return arrays
 
     def fit(
@@ -204,10 +246,15 @@ class DNAMTA:
         torch.manual_seed(self.seed)
         torch.set_num_threads(cfg.threads)
         rng = np.random.default_rng(self.seed)
-        data = self._inputs(journeys)
         rows = np.arange(journeys.n_journeys) if rows is None else np.asarray(rows)
+        if len(rows) == 0:
+            raise ValueError("DNAMTA.fit: no journeys to train on")
+        self.channels = list(journeys.channels)
+        self.context_sizes = context_vocab(journeys)
+        self.context_fields = [] if journeys.context is None else list(journeys.context.columns)
+        data = self._inputs(journeys)
         y = journeys.converted.astype(np.float32)
-        self.model = _build_model(len(journeys.channels), context_vocab(journeys), cfg)
+        self.model = _build_model(len(journeys.channels), self.context_sizes, cfg)
         base_rate = float(np.clip(y[rows].mean(), 1e-4, 1 - 1e-4))
         with torch.no_grad():  # start at the base rate, not at p = 0.5
             self.model.head[-1].bias.fill_(float(np.log(base_rate / (1 - base_rate))))
@@ -307,6 +354,12 @@ def dnamta(
 
     cfg = DNAMTAConfig.from_options(options)
     train, test = user_split(journeys, cfg.test_fraction, seed)
+    if len(train) == 0:
+        users = len(np.unique(journeys.table["user_id"].to_numpy()))
+        raise ValueError(
+            f"dnamta: the journeys hold {users} user(s); DNAMTA trains on some users and holds "
+            f"{cfg.test_fraction:.0%} of them out (at least one), so it needs at least two users"
+        )
     model = DNAMTA(cfg, seed=seed).fit(journeys, train, progress=progress)
     y = journeys.converted
     p_test = model.predict_proba(journeys, test)

@@ -78,10 +78,62 @@ class Journeys:
         return pd.Series(names).groupby(self.touches["journey"].to_numpy()).agg(" > ".join)
 
 
+def _first_bad(table: str, column: str, values: pd.Series, bad: np.ndarray, need: str) -> None:
+    """A JourneyError naming the first row of ``bad`` (if any), its value and what is needed."""
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = values.iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise JourneyError(
+            f"{table} row {row}, column {column!r}: {value!r}; {need} "
+            f"({int(bad.sum())} such row(s))"
+        )
+
+
+def _user_ids(frame: pd.DataFrame, table: str) -> np.ndarray:
+    """The ``user_id`` column as int64 (integer ids; a clear error for text ids or blanks)."""
+    values = frame["user_id"]
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(numeric) | (numeric != np.round(numeric))
+    _first_bad(table, "user_id", values, bad,
+               "user ids must be integers (map other ids to codes first, e.g. with pd.factorize)")  # fmt: skip
+    return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else numeric.astype(np.int64)
+
+
+def _epoch_seconds(frame: pd.DataFrame, table: str) -> np.ndarray:
+    """The ``ts`` column as int64 Unix seconds: numbers are taken as seconds, datetimes (naive =
+    UTC, or zone-aware) converted; a blank or a value that is neither is a clear error."""
+    values = frame["ts"]
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
+        moments = pd.to_datetime(values, utc=True)
+        _first_bad(table, "ts", values, moments.isna().to_numpy(), "ts must not be blank")
+        return ((moments - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(np.int64)
+    numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    _first_bad(table, "ts", values, ~np.isfinite(numeric),
+               "ts must be Unix seconds or datetimes, not blank")  # fmt: skip
+    return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else numeric.astype(np.int64)
+
+
+def _amounts(conversions: pd.DataFrame) -> np.ndarray:
+    """Conversion values from ``amount`` (1 each without the column); blank or negative refused."""
+    if "amount" not in conversions.columns:
+        return np.ones(len(conversions))
+    values = conversions["amount"]
+    amount = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    _first_bad("conversions", "amount", values, ~np.isfinite(amount) | (amount < 0),
+               "a conversion's amount must be a number, 0 or more")  # fmt: skip
+    return amount
+
+
 def _codes(values: pd.Series, channels: list[str] | None) -> tuple[np.ndarray, list[str]]:
-    names = values.astype("string").fillna("").to_numpy(dtype=object)
+    _first_bad("touchpoints", "channel", values, values.isna().to_numpy(),
+               "every touch needs a channel")  # fmt: skip
+    names = values.astype("string").to_numpy(dtype=object)
     if channels is None:
         channels = sorted(set(names.tolist()))
+    repeated = sorted({c for c in channels if list(channels).count(c) > 1})
+    if repeated:
+        raise JourneyError(f"channels lists {repeated} more than once; name each channel once")
     index = {c: i for i, c in enumerate(channels)}
     codes = pd.Series(names).map(index)
     missing = codes.isna().to_numpy()
@@ -102,8 +154,12 @@ def build_journeys(
 ) -> Journeys:
     """Cut touchpoints (user_id, ts, channel) at conversions (user_id, ts[, amount]) into journeys.
 
-    ``context`` (optional) is indexed by user_id and holds categorical codes; it is aligned
-    to the journeys. ``channels`` fixes the channel order (default: sorted names).
+    ``user_id``: integer ids. ``ts``: Unix seconds, or datetimes (naive ones are taken as UTC).
+    ``amount``: the conversion's value, a number >= 0 (1 per conversion without the column).
+    A blank id, time, channel or amount, a text id or a negative amount is a
+    :class:`JourneyError` naming the table, column and row. ``context`` (optional) is indexed by
+    user_id and holds categorical codes; it is aligned to the journeys. ``channels`` fixes the
+    channel order (default: sorted names), each channel once.
     """
     for col in ("user_id", "ts", "channel"):
         if col not in touchpoints.columns:
@@ -112,8 +168,8 @@ def build_journeys(
         raise JourneyError(f"the lookback window must be positive, got {lookback_s} s")
     if len(touchpoints) == 0:
         raise JourneyError("touchpoints table is empty: nothing to attribute")
-    t_user = touchpoints["user_id"].to_numpy(dtype=np.int64)
-    t_ts = touchpoints["ts"].to_numpy(dtype=np.int64)
+    t_user = _user_ids(touchpoints, "touchpoints")
+    t_ts = _epoch_seconds(touchpoints, "touchpoints")
     t_ch, channels = _codes(touchpoints["channel"], channels)
     if len(channels) > 62:
         raise JourneyError(f"{len(channels)} channels; at most 62 are supported")
@@ -125,13 +181,9 @@ def build_journeys(
         for col in ("user_id", "ts"):
             if col not in conversions.columns:
                 raise JourneyError(f"conversions table lacks column {col!r}")
-        c_user = conversions["user_id"].to_numpy(dtype=np.int64)
-        c_ts = conversions["ts"].to_numpy(dtype=np.int64)
-        c_val = (
-            conversions["amount"].to_numpy(dtype=np.float64)
-            if "amount" in conversions.columns
-            else np.ones(len(conversions))
-        )
+        c_user = _user_ids(conversions, "conversions")
+        c_ts = _epoch_seconds(conversions, "conversions")
+        c_val = _amounts(conversions)
     order = np.lexsort((t_ts, t_user))
     t_user, t_ts, t_ch = t_user[order], t_ts[order], t_ch[order]
     c_order = np.lexsort((c_ts, c_user))

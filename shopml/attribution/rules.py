@@ -20,6 +20,9 @@ All weights are column operations on the touches table (no loop over journeys).
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 from shopml.attribution.base import (
@@ -31,6 +34,13 @@ from shopml.attribution.base import (
 from shopml.attribution.journeys import Journeys
 
 DAY = 86_400.0
+
+
+def _is_number(value: object) -> bool:
+    """Whether ``value`` is a finite real number (not a bool, a string or NaN)."""
+    return (
+        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    )
 
 
 def _rule(
@@ -62,8 +72,10 @@ def linear(journeys: Journeys, seed: int = 0) -> Attribution:
 @register_method("time_decay")
 def time_decay(journeys: Journeys, seed: int = 0, half_life_days: float = 7.0) -> Attribution:
     """Credit ∝ 2^(−Δt/half-life), Δt = time from the touch to the conversion."""
-    if half_life_days <= 0:
-        raise ValueError(f"time_decay: half_life_days must be positive, got {half_life_days}")
+    if not (_is_number(half_life_days) and half_life_days > 0):
+        raise ValueError(
+            f"time_decay: half_life_days must be a positive number, got {half_life_days!r}"
+        )
     t = journeys.touches
     # Measured from each journey's latest touch, so a short half-life cannot underflow every
     # weight to 0; the journey's weights are normalised, so the shift changes nothing else.
@@ -78,9 +90,11 @@ def position_based(
     journeys: Journeys, seed: int = 0, first: float = 0.4, last: float = 0.4
 ) -> Attribution:
     """U-shaped: ``first`` to the first touch, ``last`` to the last, the rest split over the middle."""
-    if first < 0 or last < 0 or first + last > 1:
+    if not (_is_number(first) and _is_number(last) and first >= 0 and last >= 0
+            and first + last <= 1):  # fmt: skip
         raise ValueError(
-            f"position_based: need first, last >= 0 and first + last <= 1, got {first}, {last}"
+            f"position_based: need numbers first, last >= 0 and first + last <= 1, got "
+            f"{first!r}, {last!r}"
         )
     t = journeys.touches
     pos = t["position"].to_numpy()

@@ -35,8 +35,15 @@ def _default_base() -> HistGradientBoostingRegressor:
 
 
 def _fit_response(model: Any, X: np.ndarray, y: np.ndarray, what: str) -> Any:
-    """Fit a clone of `model` on (X, y); a classifier needs both classes present."""
+    """Fit a clone of `model` on (X, y); a classifier needs a 0/1 outcome with both classes."""
     fitted = clone(model)
+    if is_classifier(fitted) and not np.isin(y, (0.0, 1.0)).all():
+        value = y[~np.isin(y, (0.0, 1.0))][0]
+        raise UpliftInputError(
+            f"{what}: a classifier base model ({type(fitted).__name__}) estimates P(y = 1) and "
+            f"needs a 0/1 outcome; y holds {value!r}. Use a regressor base model for other "
+            "outcomes (the default HistGradientBoostingRegressor takes any)"
+        )
     if is_classifier(fitted) and len(np.unique(y)) < 2:
         raise UpliftInputError(
             f"{what}: the outcome takes one value only on these rows; a classifier base model "

@@ -29,11 +29,22 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 
 from shopml.uplift.base import UpliftEstimator, UpliftInputError
+
+#: layer-size parameters of the networks, checked as whole numbers >= 1 where a model has them
+_SIZE_PARAMETERS = ("hidden", "head_hidden", "embed_dim")
+
+
+def _whole_number(value: Any, at_least: int) -> bool:
+    """Whether ``value`` is a whole number (an int, or a float without fraction) >= at_least."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return float(value).is_integer() and value >= at_least
 
 
 def embed_features(x: Any, weight: Any) -> Any:
@@ -93,17 +104,20 @@ class NeuralUpliftEstimator(UpliftEstimator):
 
     def _check_training_parameters(self) -> None:
         """A clear error for training parameters that would train nothing or fail later."""
-        problems = []
-        if int(self.epochs) < 1:
-            problems.append(f"epochs={self.epochs!r} (at least 1)")
-        if int(self.batch_size) < 1:
-            problems.append(f"batch_size={self.batch_size!r} (at least 1)")
+        problems = [
+            f"{name}={getattr(self, name)!r} (a whole number, at least 1)"
+            for name in ("epochs", "batch_size", "patience", *_SIZE_PARAMETERS)
+            if hasattr(self, name) and not _whole_number(getattr(self, name), at_least=1)
+        ]
+        if not _whole_number(self.random_state, at_least=0):
+            problems.append(
+                f"random_state={self.random_state!r} (a whole number, 0 or more: the seed of the "
+                "weights, batch order and early-stopping rows)"
+            )
         if not float(self.learning_rate) > 0:
             problems.append(f"learning_rate={self.learning_rate!r} (above 0)")
         if not 0 <= float(self.validation_fraction) < 1:
             problems.append(f"validation_fraction={self.validation_fraction!r} (0 <= f < 1)")
-        if int(self.patience) < 1:
-            problems.append(f"patience={self.patience!r} (at least 1)")
         if problems:
             raise UpliftInputError(f"{type(self).__name__}: bad " + ", ".join(problems))
 

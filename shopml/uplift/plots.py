@@ -4,6 +4,7 @@ The curves come from :mod:`shopml.metrics.uplift` (``plot_qini``, ``plot_uplift_
 with its perfect and random references); the decile chart shows, per tenth of the ranking by
 predicted uplift, the observed treated − control response rate with its binomial standard
 error (``uplift_by_percentile``) beside the mean predicted uplift of that tenth.
+``save_uplift_plots`` checks its input for all three charts before it writes any of them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,33 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from shopml.metrics.uplift import plot_qini, plot_uplift_curve, uplift_by_percentile
+from shopml.metrics.classification import MetricInputError
+from shopml.metrics.uplift import (
+    _check_uplift_inputs,
+    plot_qini,
+    plot_uplift_curve,
+    qini_auc_score,
+    uplift_auc_score,
+    uplift_by_percentile,
+)
+
+DECILES = 10
+
+
+def decile_bars(y_true: Any, uplift: Any, treatment: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """The decile chart's data: ``uplift_by_percentile`` (with s.e.) and the mean predicted
+    uplift of each tenth of the ranking, highest first (needs more than 10 rows)."""
+    labels, scores, treated = _check_uplift_inputs(y_true, uplift, treatment)
+    if len(scores) <= DECILES:
+        raise MetricInputError(
+            f"the uplift-by-decile chart needs more than {DECILES} rows; got {len(scores)}"
+        )
+    table = uplift_by_percentile(labels, scores, treated, bins=DECILES, std=True)
+    ranked = np.sort(scores)[::-1]
+    predicted = np.array([part.mean() for part in np.array_split(ranked, DECILES)])
+    return table, predicted
 
 
 def plot_uplift_by_decile(
@@ -23,13 +49,11 @@ def plot_uplift_by_decile(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    table = uplift_by_percentile(y_true, uplift, treatment, bins=10, std=True)
-    scores = np.sort(np.asarray(uplift, dtype=np.float64))[::-1]
-    predicted = [part.mean() for part in np.array_split(scores, 10)]
+    table, predicted = decile_bars(y_true, uplift, treatment)
     figure = Figure(figsize=(7, 4.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    x = np.arange(10)
+    x = np.arange(DECILES)
     axes.bar(
         x - 0.2, table["uplift"], width=0.4, yerr=table["std_uplift"], label="observed", capsize=2
     )
@@ -49,8 +73,15 @@ def plot_uplift_by_decile(
 def save_uplift_plots(
     y_true: Any, uplift: Any, treatment: Any, out_dir: str | Path, stem: str, label: str = ""
 ) -> list[Path]:
-    """Qini curve, uplift curve and uplift-by-decile PNGs for one binary arm; their paths."""
+    """Qini curve, uplift curve and uplift-by-decile PNGs for one binary arm; their paths.
+
+    Every input is checked (for all three charts) before any file is written."""
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise MetricInputError(f"out_dir {out} is a file, not a directory")
+    qini_auc_score(y_true, uplift, treatment)  # raise here, not after a first PNG is written
+    uplift_auc_score(y_true, uplift, treatment)
+    decile_bars(y_true, uplift, treatment)
     return [
         plot_qini(y_true, uplift, treatment, out / f"{stem}-qini.png", title=f"Qini: {label}"),
         plot_uplift_curve(

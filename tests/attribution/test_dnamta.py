@@ -93,3 +93,47 @@ def test_rule_options_are_checked_against_their_signature():
     check_options("dnamta", {"epochs": 2})
     with pytest.raises(ValueError, match=re.escape("markov has no option ['order']")):
         check_options("markov", {"order": 2})
+
+
+@pytest.fixture(scope="module")
+def fitted(journeys):
+    return DNAMTA(DNAMTAConfig(epochs=1), seed=0).fit(journeys)
+
+
+def _new_journeys(paths, channels=None, segment=(0, 1)):
+    """Unconverted journeys of users 0..len(paths)-1, a touch an hour apart, with context."""
+    user = np.repeat(np.arange(len(paths)), [len(p) for p in paths])
+    touch = pd.DataFrame({"user_id": user, "ts": np.arange(len(user)) * 3600,
+                          "channel": [c for p in paths for c in p]})  # fmt: skip
+    context = pd.DataFrame({"segment": list(segment)[: len(paths)]})
+    return build_journeys(touch, channels=channels, context=context)
+
+
+def test_new_journeys_are_scored_by_channel_name_not_code(journeys, fitted):
+    """New journeys built on their own list their channels ['y', 'z'], codes 0 and 1, which
+    are 'x' and 'y' to the model; before, they were scored as those channels."""
+    paths = [["y", "z"], ["z"]]
+    own = _new_journeys(paths)
+    assert own.channels == ["y", "z"]
+    aligned = _new_journeys(paths, channels=journeys.channels)
+    np.testing.assert_array_equal(fitted.predict_proba(own), fitted.predict_proba(aligned))
+    np.testing.assert_array_equal(fitted.touch_attention(own), fitted.touch_attention(aligned))
+
+
+def test_new_journeys_with_an_unknown_channel_or_without_context_are_named(fitted):
+    with pytest.raises(ValueError, match=r"channel\(s\) \['tv'\] that the model was not trained"):
+        fitted.predict_proba(_new_journeys([["x", "tv"]]))
+    bare = _new_journeys([["x"], ["y"]])
+    bare.context = None
+    with pytest.raises(ValueError, match=r"trained with user context \['segment'\]; these journeys lack"):
+        fitted.predict_proba(bare)
+    with pytest.raises(ValueError, match=r"context field 'segment' of journey 1 is 7; the model knows codes 0..2"):
+        fitted.predict_proba(_new_journeys([["x"], ["y"]], segment=(0, 7)))
+
+
+def test_dnamta_on_a_single_user_says_it_needs_two():
+    """Before: ZeroDivisionError (the one user was held out, nothing left to train on)."""
+    touch = pd.DataFrame({"user_id": [1, 1], "ts": [0, 60], "channel": ["a", "b"]})
+    one_user = build_journeys(touch, pd.DataFrame({"user_id": [1], "ts": [120]}))
+    with pytest.raises(ValueError, match=r"hold 1 user\(s\).*needs at least two users"):
+        attribute(one_user, "dnamta", epochs=1)

@@ -76,3 +76,48 @@ def test_journeys_from_log_names_a_table_that_is_not_an_event_log():
     table = load("google_merch_sessions")
     with pytest.raises(JourneyError, match="takes an EventLog with touchpoints, got Table"):
         journeys_from_log(table)
+
+
+def test_datetime_times_are_read_as_seconds():
+    """A pandas datetime column was taken as its raw int64 (µs or ns), so time decay saw
+    journeys trillions of "seconds" long and credited the last touch alone."""
+    days = pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"])
+    touch = pd.DataFrame({"user_id": [1, 1, 1], "ts": days, "channel": ["a", "b", "c"]})
+    conv = pd.DataFrame({"user_id": [1], "ts": pd.to_datetime(["2024-01-15"])})
+    in_seconds = build_journeys(
+        touch.assign(ts=[1_704_067_200, 1_704_672_000, 1_705_276_800]),
+        conv.assign(ts=[1_705_276_800]),
+    )
+    for t, c in ((touch, conv), (touch.assign(ts=days.tz_localize("Europe/Paris")),
+                                 conv.assign(ts=conv["ts"].dt.tz_localize("Europe/Paris")))):  # fmt: skip
+        j = build_journeys(t, c)
+        assert j.touches["to_end_s"].tolist() == [14 * 86_400.0, 7 * 86_400.0, 0.0]
+        if t["ts"].dt.tz is None:
+            pd.testing.assert_frame_equal(j.touches, in_seconds.touches)
+
+
+@pytest.mark.parametrize(
+    ("touch", "conv", "named"),
+    [
+        ({"ts": [1.0, np.nan]}, {}, r"touchpoints row 1, column 'ts': nan; ts must be Unix"),
+        ({"ts": pd.to_datetime(["2024-01-01", None])}, {}, r"touchpoints row 1, column 'ts'"),
+        ({"channel": ["a", None]}, {}, r"touchpoints row 1, column 'channel': (None|nan); every touch"),
+        ({"user_id": ["A1", "A1"]}, {}, r"touchpoints row 0, column 'user_id': 'A1'; user ids must be"),
+        ({}, {"user_id": [1.5]}, r"conversions row 0, column 'user_id': 1.5"),
+        ({}, {"amount": [np.nan]}, r"conversions row 0, column 'amount': nan"),
+        ({}, {"amount": [-5.0]}, r"conversions row 0, column 'amount': -5.0; a conversion's amount"),
+    ],
+)
+def test_blank_or_unusable_values_are_named(touch, conv, named):
+    """Before: a blank ts became -2**63, a blank channel the channel '', a blank or negative
+    amount NaN or negative credit, and a text id a bare int() error."""
+    touches = pd.DataFrame({"user_id": [1, 1], "ts": [10.0, 20.0], "channel": ["a", "b"]})
+    conversions = pd.DataFrame({"user_id": [1], "ts": [30], "amount": [2.0]})
+    with pytest.raises(JourneyError, match=named):
+        build_journeys(touches.assign(**touch), conversions.assign(**conv))
+
+
+def test_a_channel_listed_twice_is_refused():
+    touch = pd.DataFrame({"user_id": [1, 1], "ts": [10, 20], "channel": ["a", "b"]})
+    with pytest.raises(JourneyError, match=r"channels lists \['a'\] more than once"):
+        build_journeys(touch, channels=["a", "b", "a"])

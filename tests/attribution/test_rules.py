@@ -99,3 +99,18 @@ def test_position_based_with_no_first_or_last_share_splits_two_touches_evenly(jo
     # first = last = 0: three touches give the middle everything; two touches split 50/50
     # J0 b 1; J1 b 1; J2 a .5 b .5; J4 c 1 (two middle touches of c)
     assert np.allclose(credit(journeys, "position_based", first=0.0, last=0.0), [0.5, 2.5, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "named"),
+    [
+        ("time_decay", {"half_life_days": float("nan")}, "half_life_days must be a positive number, got nan"),
+        ("time_decay", {"half_life_days": "7"}, "half_life_days must be a positive number, got '7'"),
+        ("position_based", {"first": float("nan")}, "got nan, 0.4"),
+        ("position_based", {"last": "0.4"}, "got 0.4, '0.4'"),
+    ],
+)
+def test_nan_or_text_options_are_refused(journeys, method, options, named):
+    """Before: NaN passed every comparison and gave NaN credit; text failed on '<='."""
+    with pytest.raises(ValueError, match=named):
+        attribute(journeys, method, **options)

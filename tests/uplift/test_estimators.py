@@ -170,12 +170,35 @@ def test_fitted_nets_report_epochs_run_and_kept():
         ({"learning_rate": 0.0}, "learning_rate=0.0"),
         ({"validation_fraction": 1.0}, "validation_fraction=1.0"),
         ({"patience": 0}, "patience=0"),
+        ({"epochs": 2.5}, "epochs=2.5"),
+        ({"random_state": None}, "random_state=None"),
+        ({"random_state": np.random.RandomState(0)}, "random_state=RandomState"),
+        ({"random_state": -1}, "random_state=-1"),
+        ({"hidden": 0}, "hidden=0"),
     ],
 )
 def test_bad_training_parameters_are_named(estimator, params, named):
     X, y, t = _arms_data(200, seed=4)
     with pytest.raises(UpliftInputError, match=named):
         estimator(**params).fit(X, y, treatment=t)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "params"),
+    [(TARNet, {"head_hidden": 0}), (EFIN, {"embed_dim": 0}), (ECUP, {"embed_dim": 0})],
+)
+def test_zero_width_layers_are_refused_not_trained(estimator, params):
+    """Before: a zero-width network trained with only torch's UserWarnings."""
+    X, y, t = _arms_data(200, seed=4)
+    name, value = next(iter(params.items()))
+    with pytest.raises(UpliftInputError, match=f"{name}={value}"):
+        estimator(**params).fit(X, y, treatment=t)
+
+
+def test_whole_number_parameters_given_as_numpy_ints_or_whole_floats_still_fit():
+    X, y, t = _arms_data(200, seed=4)
+    model = TARNet(epochs=np.int64(1), hidden=8.0, random_state=np.int64(3)).fit(X, y, treatment=t)
+    assert model.n_epochs_ == 1
 
 
 def test_moving_average_of_the_weights():
@@ -518,3 +541,16 @@ def test_missing_values_reach_an_imputing_pipeline_or_a_search_over_a_model_that
     search = GridSearchCV(HistGradientBoostingClassifier(max_iter=5), {"max_depth": [2]}, cv=2)
     assert allows_nan(search)
     assert not allows_nan(GridSearchCV(LogisticRegression(), {"C": [1.0]}))
+
+
+@pytest.mark.parametrize("learner", [SLearner, TLearner, XLearner])
+@pytest.mark.parametrize("outcome", [(0, 1, 2), (0, 2)])
+def test_classifier_base_model_refuses_an_outcome_that_is_not_0_1(learner, outcome):
+    """A classifier's P(y = 1) is E[y] only for 0/1 outcomes: other values are refused, not
+    fitted as a multi-class model (before: silent P(y = 1) or "1 is not in list")."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, _, t = _arms_data(300)
+    y = np.random.default_rng(0).choice(np.array(outcome, dtype=float), size=len(t))
+    with pytest.raises(UpliftInputError, match=r"classifier base model .*0/1 outcome"):
+        learner(LogisticRegression()).fit(X, y, treatment=t)
