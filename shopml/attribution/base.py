@@ -50,6 +50,10 @@ def register_method(
     return wrap
 
 
+#: keywords a method takes about how it runs, not what it computes (never recorded as options)
+RUN_OPTIONS = ("progress",)
+
+
 def check_options(method: str, options: dict) -> None:
     """A clear ValueError for an option the method does not take or a value it cannot use,
     before anything runs."""
@@ -89,7 +93,8 @@ def get_method(name: str) -> MethodFn:
 
 
 def attribute(journeys: Journeys, method: str, seed: int = 0, **options: object) -> Attribution:
-    """Run one registered method on journeys."""
+    """Run one registered method on journeys (its options checked first, by name)."""
+    check_options(method, {k: v for k, v in options.items() if k not in RUN_OPTIONS})
     return get_method(method)(journeys, seed=seed, **options)
 
 

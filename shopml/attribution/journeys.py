@@ -114,9 +114,19 @@ def _epoch_seconds(frame: pd.DataFrame, table: str) -> np.ndarray:
     return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else numeric.astype(np.int64)
 
 
+#: column names that hold a conversion's value in other tools' tables
+VALUE_COLUMN_NAMES = ("value", "conversion_value", "revenue", "conv_value", "total_conv_value")
+
+
 def _amounts(conversions: pd.DataFrame) -> np.ndarray:
     """Conversion values from ``amount`` (1 each without the column); blank or negative refused."""
     if "amount" not in conversions.columns:
+        named = [c for c in VALUE_COLUMN_NAMES if c in conversions.columns]
+        if named:  # a value column under another name would be dropped for 1 per conversion
+            raise JourneyError(
+                f"conversions have no 'amount' column but have {named[0]!r}: rename it to "
+                "'amount' (the conversion's value), or drop it to count every conversion as 1"
+            )
         return np.ones(len(conversions))
     values = conversions["amount"]
     amount = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -54,6 +54,25 @@ def test_bad_input_is_named():
             build_journeys(touch, lookback_s=lookback)
 
 
+def test_a_value_column_under_another_name_is_not_dropped_silently():
+    touch = pd.DataFrame({"user_id": [1, 2], "ts": [10, 20], "channel": ["a", "b"]})
+    conv = pd.DataFrame({"user_id": [1, 2], "ts": [15, 25], "conversion_value": [30.0, 5.0]})
+    with pytest.raises(JourneyError, match="no 'amount' column but have 'conversion_value'"):
+        build_journeys(touch, conv)
+    j = build_journeys(touch, conv.rename(columns={"conversion_value": "amount"}))
+    assert j.table["value"].tolist() == [30.0, 5.0]
+    assert build_journeys(touch, conv[["user_id", "ts"]]).table["value"].tolist() == [1.0, 1.0]
+
+
+def test_attribute_names_an_option_the_method_does_not_take():
+    from shopml.attribution import attribute
+
+    touch = pd.DataFrame({"user_id": [1, 2], "ts": [10, 20], "channel": ["a", "b"]})
+    j = build_journeys(touch, pd.DataFrame({"user_id": [1], "ts": [15]}))
+    with pytest.raises(ValueError, match="half_lif"):
+        attribute(j, "time_decay", half_lif=3600)
+
+
 def test_real_sample_journeys_account_for_every_conversion():
     log = load("attribution_journeys", sample_path("journeys/attribution_data_subset62k.csv"))
     j = journeys_from_log(log)
