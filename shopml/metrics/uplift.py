@@ -380,20 +380,37 @@ def binary_arm(treatment: ArrayLike, arm: int) -> np.ndarray:
     return (codes == 0) | (codes == arm)
 
 
+def _effect_columns(tau_true: ArrayLike, tau_pred: ArrayLike) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(truth, prediction) per arm: one pair for 1-d effects, one per column for (n, K) ones
+    (a fitted estimator's ``predict`` and ``UpliftData.truth``), checked alike."""
+    truth, pred = np.asarray(tau_true), np.asarray(tau_pred)
+    if truth.ndim == 2 or pred.ndim == 2:
+        if truth.shape != pred.shape or truth.ndim != 2:
+            raise MetricInputError(
+                f"tau_true has shape {truth.shape} and tau_pred {pred.shape}: give both as "
+                "(n,) or both as (n, arms) with one column per arm in the same order"
+            )
+        return [
+            (_finite(f"tau_true[:, {k}]", truth[:, k]), _finite(f"tau_pred[:, {k}]", pred[:, k]))
+            for k in range(truth.shape[1])
+        ]
+    pair = (_finite("tau_true", tau_true), _finite("tau_pred", tau_pred))
+    _same_length(tau_true=pair[0], tau_pred=pair[1])
+    return [pair]
+
+
 def pehe(tau_true: ArrayLike, tau_pred: ArrayLike) -> float:
-    """PEHE: sqrt(mean((tau_true - tau_pred)^2)), the RMSE of individual effect estimates."""
-    truth = _finite("tau_true", tau_true)
-    pred = _finite("tau_pred", tau_pred)
-    _same_length(tau_true=truth, tau_pred=pred)
-    return float(np.sqrt(np.mean((truth - pred) ** 2)))
+    """PEHE: sqrt(mean((tau_true - tau_pred)^2)), the RMSE of individual effect estimates
+    (over every unit and arm for (n, arms) input, as ``shopml bench uplift`` reports it)."""
+    columns = _effect_columns(tau_true, tau_pred)
+    return float(np.sqrt(np.mean([np.mean((t - p) ** 2) for t, p in columns])))
 
 
 def ate_error(tau_true: ArrayLike, tau_pred: ArrayLike) -> float:
-    """Absolute error of the average treatment effect, |mean(tau_pred) - mean(tau_true)|."""
-    truth = _finite("tau_true", tau_true)
-    pred = _finite("tau_pred", tau_pred)
-    _same_length(tau_true=truth, tau_pred=pred)
-    return float(abs(pred.mean() - truth.mean()))
+    """Absolute error of the average treatment effect, |mean(tau_pred) - mean(tau_true)|
+    (for (n, arms) input the mean over arms of each arm's error, as the benchmark reports)."""
+    columns = _effect_columns(tau_true, tau_pred)
+    return float(np.mean([abs(p.mean() - t.mean()) for t, p in columns]))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -159,6 +159,19 @@ def test_pehe_and_ate_error():
     assert ate_error(tau_true, tau_pred) == pytest.approx(abs(0.2 - 0.25))
 
 
+def test_pehe_and_ate_error_of_several_arms_as_the_benchmark_reports_them():
+    tau_true = np.array([[0.1, 0.0], [0.2, 0.1], [0.3, 0.2], [0.4, 0.3]])
+    tau_pred = np.array([[0.1, 0.1], [0.4, 0.1], [0.3, 0.2], [0.0, 0.3]])
+    # every unit and arm at once; the mean over arms of each arm's ATE error
+    assert pehe(tau_true, tau_pred) == pytest.approx(np.sqrt((0.04 + 0.16 + 0.01) / 8))
+    assert ate_error(tau_true, tau_pred) == pytest.approx((0.05 + 0.025) / 2)
+    assert pehe(tau_true[:, :1], tau_pred[:, :1]) == pehe(tau_true[:, 0], tau_pred[:, 0])
+    with pytest.raises(MetricInputError, match=r"shape \(4, 2\) and tau_pred \(4,\)"):
+        pehe(tau_true, tau_pred[:, 0])
+    with pytest.raises(MetricInputError, match=r"tau_pred\[:, 1\] contains 1 NaN"):
+        ate_error(tau_true, np.where(tau_pred == 0.2, np.nan, tau_pred))
+
+
 def test_plots_write_png(tmp_path):
     y, u, t = random_case(1)
     for plot, name in ((plot_qini, "qini.png"), (plot_uplift_curve, "uplift.png")):
