@@ -271,15 +271,12 @@ def run_bench(
 ) -> list[Path]:
     """Run every seed, print leaderboards, write cards, the figure and the results page (a
     file's cards are checked before any method runs: none may hold another file's card)."""
-    from shopml.report.cards import check_card_paths, write_card
+    from shopml.report.cards import write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths, shares, truths, channels, title = [], [], [], [], ""
-    loaded = load_file_once(spec, load_journeys, console)
-    if loaded is not None:  # a file's cards are known now: refuse before any method runs
-        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
-        check_card_paths(loaded[1], stems, spec.card_dir, console)
+    loaded = load_file_once(spec, load_journeys, console, card_name)  # cards checked first
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         name = card["dataset"]["name"]

@@ -243,7 +243,7 @@ def run_seed(
         )
         results.append(res.card_entry(name))
         console.print(
-            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s{resumed_note(res.resumed_from_slices)}{skipped_note(res.skipped_samples)})"
+            f"  {name:<15} netcvr_auc {res.metrics['netcvr_auc']:.4f}  cvr_auc {res.metrics['cvr_auc']:.4f}  ({res.wall_s:.0f} s{run_notes(results[-1])})"
         )
         rows, slice_id = res.rows, res.slice_id
     add_relative_improvement(results)
@@ -258,14 +258,15 @@ def run_seed(
     }
 
 
-def skipped_note(samples: int) -> str:
-    """", N sample(s) not trained on" for a run whose slices delivered single samples, else ""."""
-    return f", {samples} single-sample slice(s) not trained on" if samples else ""
-
-
-def resumed_note(slices: list[int]) -> str:
-    """", resumed at slice N" for a result line of a resumed run ("" for a run never resumed)."""
-    return f", resumed at slice {', '.join(map(str, slices))}" if slices else ""
+def run_notes(entry: dict) -> str:
+    """What a result line adds about how a method's run went, from its card entry: where it
+    was resumed, and how many single-sample slices went untrained ("" when neither)."""
+    notes = ""
+    if entry.get("resumed_from_slices"):
+        notes += f", resumed at slice {', '.join(map(str, entry['resumed_from_slices']))}"
+    if entry.get("skipped_samples"):
+        notes += f", {entry['skipped_samples']} single-sample slice(s) not trained on"
+    return notes
 
 
 LEADERBOARD_COLUMNS = [
@@ -311,15 +312,12 @@ def card_name(spec: BenchSpec, dataset: dict, seed: int) -> str:
 def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = True) -> list[Path]:
     """Run the benchmark for every seed, print leaderboards, write cards and the results page
     (a file's cards are checked before any training: none may hold another file's card)."""
-    from shopml.report.cards import check_card_paths, write_card
+    from shopml.report.cards import write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths = []
-    loaded = load_file_once(spec, load_log, console)
-    if loaded is not None:  # a file's cards are known now: refuse before any training
-        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
-        check_card_paths(loaded[1], stems, spec.card_dir, console)
+    loaded = load_file_once(spec, load_log, console, card_name)  # cards checked before training
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         console.print(

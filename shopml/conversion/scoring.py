@@ -10,16 +10,12 @@ exactly as the stream's evaluation computed it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 import torch
 
+from shopml.conversion.trainer import StreamResult, predict_clicks
 from shopml.data.eventlog import EventLog
-
-if TYPE_CHECKING:
-    from shopml.conversion.trainer import StreamResult
 
 
 def score_clicks(result: StreamResult, log: EventLog, batch_size: int = 65536) -> pd.DataFrame:
@@ -32,21 +28,9 @@ def score_clicks(result: StreamResult, log: EventLog, batch_size: int = 65536) -
         )
     features = _matching_codes(log, result.cardinalities)
     x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.int64))
-    p_cvr, p_net = [], []
-    result.model.eval()
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            cvr, net = result.stream_method.predict(result.model(x[start : start + batch_size]))
-            p_cvr.append(cvr.numpy())
-            p_net.append(net.numpy())
-    empty = np.zeros(0, np.float32)
-    return pd.DataFrame(
-        {
-            "click_id": log.column("click_id"),
-            "p_cvr": np.concatenate(p_cvr) if p_cvr else empty,
-            "p_netcvr": np.concatenate(p_net) if p_net else empty,
-        }
-    )
+    rows = np.arange(len(x))
+    p_cvr, p_net = predict_clicks(result.model, result.stream_method, x, rows, batch_size)
+    return pd.DataFrame({"click_id": log.column("click_id"), "p_cvr": p_cvr, "p_netcvr": p_net})
 
 
 def _matching_codes(log: EventLog, cardinalities: list[int]) -> np.ndarray:

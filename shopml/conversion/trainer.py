@@ -262,16 +262,7 @@ class StreamTrainer:
         self, model: torch.nn.Module, rows: np.ndarray, batch_size: int = 65536
     ) -> tuple[np.ndarray, np.ndarray]:
         """(p_cvr, p_net) for click rows."""
-        model.eval()
-        cvr, net = [], []
-        for s in range(0, len(rows), batch_size):
-            out = model(self.data.x[torch.from_numpy(rows[s : s + batch_size])])
-            p_cvr, p_net = self.method.predict(out)
-            cvr.append(p_cvr.numpy())
-            net.append(p_net.numpy())
-        if not cvr:
-            return np.zeros(0), np.zeros(0)
-        return np.concatenate(cvr).astype(np.float64), np.concatenate(net).astype(np.float64)
+        return predict_clicks(model, self.method, self.data.x, rows, batch_size)
 
     # ---------------------------------------------------------- pretrain
     def pretrain_delivery(self) -> Delivery:
@@ -299,6 +290,27 @@ class StreamTrainer:
         )
         for _ in range(self.cfg.pretrain_epochs):
             self._train_samples(model, opt, d, generator, pretrain=True)
+
+
+@torch.no_grad()
+def predict_clicks(
+    model: torch.nn.Module,
+    method: StreamMethod,
+    x: torch.Tensor,
+    rows: np.ndarray,
+    batch_size: int = 65536,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(p_cvr, p_net) of the clicks ``rows`` of the feature codes ``x``: the method's own
+    prediction from ``model``'s outputs, in batches."""
+    model.eval()
+    cvr, net = [], []
+    for s in range(0, len(rows), batch_size):
+        p_cvr, p_net = method.predict(model(x[torch.from_numpy(rows[s : s + batch_size])]))
+        cvr.append(p_cvr.numpy())
+        net.append(p_net.numpy())
+    if not cvr:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(cvr).astype(np.float64), np.concatenate(net).astype(np.float64)
 
 
 def build_model(method: StreamMethod, data: StreamData, seed: int) -> torch.nn.Module:

@@ -231,7 +231,7 @@ def run_seed(
     data = build_gmv_data(log, config, check=False)
     from shopml.conversion.bench import (
         label_horizon_note,
-        resumed_note,
+        run_notes,
         unused_feature_notes,
         window_notes,
     )
@@ -256,7 +256,7 @@ def run_seed(
         console.print(
             f"  {name:<15} auc {m['auc']:.4f}  acc {m['acc']:.4f}  alpr {m['alpr']:.4f}  "
             f"rmse {m['rmse']:.2f}{router}  ({entry['wall_s']:.0f} s"
-            f"{resumed_note(entry.get('resumed_from_slices', []))})"
+            f"{run_notes(entry)})"
         )
         results.append(entry)
     bayes = None
@@ -298,15 +298,12 @@ def card_name(spec: BenchSpec, dataset: dict, seed: int) -> str:
 def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = True) -> list[Path]:
     """Run every seed, print leaderboards, write cards and (default card dir) the results page
     (a file's cards are checked before any training: none may hold another file's card)."""
-    from shopml.report.cards import check_card_paths, write_card
+    from shopml.report.cards import write_card
     from shopml.report.pages import write_pages
 
     console = console or Console()
     paths = []
-    loaded = load_file_once(spec, load_log, console)
-    if loaded is not None:  # a file's cards are known now: refuse before any training
-        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
-        check_card_paths(loaded[1], stems, spec.card_dir, console)
+    loaded = load_file_once(spec, load_log, console, card_name)  # cards checked before training
     for seed in spec.seeds:
         card = run_seed(spec, seed, console, progress, loaded)
         console.print(leaderboard(card["results"], card["bayes_limit"], f"GMV stream benchmark, seed {seed}"))

@@ -771,14 +771,26 @@ def print_load_report(report: dict[str, Any] | None, source: object, console: An
         console.print(f"{source}: {line}", soft_wrap=True)
 
 
-def load_file_once(spec: Any, load: Callable[[Any, int], tuple], console: Any) -> tuple | None:
+def load_file_once(
+    spec: Any,
+    load: Callable[[Any, int], tuple],
+    console: Any,
+    card_name: Callable[[Any, dict, int], str] | None = None,
+) -> tuple | None:
     """A benchmark's user file (``spec.data``), read once for all seeds by ``load(spec, seed)``
     (which returns ``(data, dataset card entry, truth)``), with what its loader rejected or
-    remarked printed; None for simulated data, which each seed simulates anew."""
+    remarked printed; None for simulated data, which each seed simulates anew. With
+    ``card_name(spec, dataset, seed)`` the seeds' cards in ``spec.card_dir`` are checked before
+    any work (:func:`shopml.report.cards.check_card_paths`: none may hold another file's card)."""
     if spec.data is None:
         return None
     loaded = load(spec, spec.seeds[0])
     print_load_report(loaded[1].get("load_report"), spec.data, console)
+    if card_name is not None:
+        from shopml.report.cards import check_card_paths
+
+        stems = [card_name(spec, loaded[1], seed) for seed in spec.seeds]
+        check_card_paths(loaded[1], stems, spec.card_dir, console)
     return loaded
 
 
