@@ -173,8 +173,11 @@ def fill_marked_sections(doc: Path, by_benchmark: dict[str, list[dict]]) -> bool
 
 
 def write_pages(cards_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write one page per benchmark found among the cards, and fill the generated sections
-    of the docs beside them (docs/*.md); return the paths written."""
+    """Write one page per benchmark found among the cards, fill the generated sections of the
+    docs beside them (docs/*.md) and draw their figures (docs/figures/results/*.png); return
+    the paths written."""
+    from shopml.report.figures import write_figures  # matplotlib, and figures read pages
+
     cards = read_cards(directory=cards_dir)
     by_benchmark: dict[str, list[dict]] = defaultdict(list)
     for card in cards:
@@ -189,4 +192,4 @@ def write_pages(cards_dir: str | Path, out_dir: str | Path) -> list[Path]:
     for doc in sorted(out.parent.glob("*.md")):
         if fill_marked_sections(doc, by_benchmark):
             written.append(doc)
-    return written
+    return written + write_figures(by_benchmark, out.parent / "figures" / "results")
