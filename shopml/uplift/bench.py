@@ -296,6 +296,8 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
     names = chosen_methods(spec, console)
     for seed_number, seed in enumerate(spec.seeds):
         if data is None or spec.data == "preset":
+            if spec.data != "preset" and progress:
+                console.print(f"reading {spec.path or spec.data} ...", soft_wrap=True)
             data = load_data(spec, seed)
             if seed_number == 0:
                 print_load_report(data.meta.get("load_report"), spec.path or spec.data, console)

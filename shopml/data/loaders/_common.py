@@ -766,7 +766,10 @@ def load_report_entry(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_load_report(report: dict[str, Any] | None, source: object, console: Any) -> None:
-    """Print what the loader rejected or remarked while reading ``source`` (a benchmark's file)."""
+    """Print how many rows the loader read from ``source`` (a benchmark's file), and what it
+    rejected or remarked."""
+    if report and report.get("rows_read") is not None:
+        console.print(f"{source}: read {report['rows_read']:,} rows", soft_wrap=True)
     for line in load_report_lines(report or {}):
         console.print(f"{source}: {line}", soft_wrap=True)
 
@@ -784,6 +787,7 @@ def load_file_once(
     any work (:func:`shopml.report.cards.check_card_paths`: none may hold another file's card)."""
     if spec.data is None:
         return None
+    console.print(f"reading {spec.data} ...", soft_wrap=True)
     loaded = load(spec, spec.seeds[0])
     print_load_report(loaded[1].get("load_report"), spec.data, console)
     if card_name is not None:
