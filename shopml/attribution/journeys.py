@@ -91,13 +91,51 @@ def _first_bad(table: str, column: str, values: pd.Series, bad: np.ndarray, need
 
 
 def _user_ids(frame: pd.DataFrame, table: str) -> np.ndarray:
-    """The ``user_id`` column as int64 (integer ids; a clear error for text ids or blanks)."""
+    """The ``user_id`` column as int64 (integer ids; a clear error for blanks or fractions)."""
     values = frame["user_id"]
     numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(numeric) | (numeric != np.round(numeric))
-    _first_bad(table, "user_id", values, bad,
-               "user ids must be integers (map other ids to codes first, e.g. with pd.factorize)")  # fmt: skip
-    return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else numeric.astype(np.int64)
+    _first_bad(table, "user_id", values, bad, "user ids must be integers or text, not blank")
+    return (
+        values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else numeric.astype(np.int64)
+    )
+
+
+def _holds_text(values: pd.Series) -> bool:
+    """Whether a user_id column holds text ids (a value that is not a number)."""
+    if values.dtype.kind in "iufb":
+        return False
+    return bool((values.notna() & pd.to_numeric(values, errors="coerce").isna()).any())
+
+
+def _text_ids(frame: pd.DataFrame, table: str) -> np.ndarray:
+    """The ``user_id`` column as stripped text (numbers written as integers); blanks refused."""
+    values = frame["user_id"]
+    if values.dtype.kind in "iu":
+        return values.astype(str).to_numpy(dtype=object)
+    if values.dtype.kind == "f":
+        _user_ids(frame, table)  # a blank or a fraction is named
+        return values.astype(np.int64).astype(str).to_numpy(dtype=object)
+    text = values.astype("string").str.strip()
+    _first_bad(table, "user_id", values, (text.isna() | (text == "")).to_numpy(dtype=bool),
+               "user ids must not be blank")  # fmt: skip
+    return text.to_numpy(dtype=object)
+
+
+def _user_codes(
+    touchpoints: pd.DataFrame, conversions: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Both tables' user ids as int64 codes, and the text id of each code when either table
+    holds text ids (codes in sorted text order; None for integer ids, which are their codes)."""
+    has_conversions = conversions is not None and len(conversions) > 0
+    frames = [touchpoints] + ([conversions] if has_conversions else [])
+    if not any(_holds_text(frame["user_id"]) for frame in frames):
+        codes = [_user_ids(frame, name) for frame, name in zip(frames, TABLES, strict=False)]
+        return codes[0], (codes[1] if has_conversions else np.zeros(0, np.int64)), None
+    ids = [_text_ids(frame, name) for frame, name in zip(frames, TABLES, strict=False)]
+    codes, labels = pd.factorize(np.concatenate(ids), sort=True)
+    touch_codes = codes[: len(ids[0])].astype(np.int64)
+    return touch_codes, codes[len(ids[0]) :].astype(np.int64), np.asarray(labels, dtype=object)
 
 
 def _epoch_seconds(frame: pd.DataFrame, table: str) -> np.ndarray:
@@ -111,8 +149,12 @@ def _epoch_seconds(frame: pd.DataFrame, table: str) -> np.ndarray:
     numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     _first_bad(table, "ts", values, ~np.isfinite(numeric),
                "ts must be Unix seconds or datetimes, not blank")  # fmt: skip
-    return values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else numeric.astype(np.int64)
+    return (
+        values.to_numpy(dtype=np.int64) if values.dtype.kind in "iu" else numeric.astype(np.int64)
+    )
 
+
+TABLES = ("touchpoints", "conversions")
 
 #: column names that hold a conversion's value in other tools' tables
 VALUE_COLUMN_NAMES = ("value", "conversion_value", "revenue", "conv_value", "total_conv_value")
@@ -164,9 +206,11 @@ def build_journeys(
 ) -> Journeys:
     """Cut touchpoints (user_id, ts, channel) at conversions (user_id, ts[, amount]) into journeys.
 
-    ``user_id``: integer ids. ``ts``: Unix seconds, or datetimes (naive ones are taken as UTC).
+    ``user_id``: integer ids, or text ids (when either table holds one, every id is read as
+    text, integers written as such, and the output tables keep the ids as given; ``context``
+    is then indexed by the text ids). ``ts``: Unix seconds, or datetimes (naive = UTC).
     ``amount``: the conversion's value, a number >= 0 (1 per conversion without the column).
-    A blank id, time, channel or amount, a text id or a negative amount is a
+    A blank id, time, channel or amount, a fractional id or a negative amount is a
     :class:`JourneyError` naming the table, column and row. ``context`` (optional) is indexed by
     user_id and holds categorical codes; it is aligned to the journeys. ``channels`` fixes the
     channel order (default: sorted names), each channel once.
@@ -178,20 +222,19 @@ def build_journeys(
         raise JourneyError(f"the lookback window must be positive, got {lookback_s} s")
     if len(touchpoints) == 0:
         raise JourneyError("touchpoints table is empty: nothing to attribute")
-    t_user = _user_ids(touchpoints, "touchpoints")
+    if conversions is not None and len(conversions) and "user_id" not in conversions.columns:
+        raise JourneyError("conversions table lacks column 'user_id'")
+    t_user, c_user, labels = _user_codes(touchpoints, conversions)
     t_ts = _epoch_seconds(touchpoints, "touchpoints")
     t_ch, channels = _codes(touchpoints["channel"], channels)
     if len(channels) > 62:
         raise JourneyError(f"{len(channels)} channels; at most 62 are supported")
     if conversions is None or len(conversions) == 0:
-        c_user = np.zeros(0, np.int64)
         c_ts = np.zeros(0, np.int64)
         c_val = np.zeros(0, np.float64)
     else:
-        for col in ("user_id", "ts"):
-            if col not in conversions.columns:
-                raise JourneyError(f"conversions table lacks column {col!r}")
-        c_user = _user_ids(conversions, "conversions")
+        if "ts" not in conversions.columns:
+            raise JourneyError("conversions table lacks column 'ts'")
         c_ts = _epoch_seconds(conversions, "conversions")
         c_val = _amounts(conversions)
     order = np.lexsort((t_ts, t_user))
@@ -266,14 +309,18 @@ def build_journeys(
             "value": j_value,
         }
     )
+    if labels is not None:  # the users' own text ids in the output tables
+        touches["user_id"] = labels[t_user]
+        table["user_id"] = labels[t_user[seg]]
     ctx = None
     if context is not None and len(context.columns):
         ctx = context.reindex(table["user_id"].to_numpy())
         missing = ctx.isna().any(axis=1).to_numpy()
         if missing.any():
-            user = int(table["user_id"].iloc[int(np.flatnonzero(missing)[0])])
+            user = table["user_id"].iloc[int(np.flatnonzero(missing)[0])]
+            user = user.item() if isinstance(user, np.generic) else user
             raise JourneyError(
-                f"context has no row for user_id {user} ({int(missing.sum())} journeys)"
+                f"context has no row for user_id {user!r} ({int(missing.sum())} journeys)"
             )
         ctx = ctx.astype(np.int64).reset_index(drop=True)
     return Journeys(

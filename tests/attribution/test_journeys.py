@@ -50,7 +50,9 @@ def test_bad_input_is_named():
         journeys_from_paths([[]], [1])
     touch = pd.DataFrame({"user_id": [1, 1], "ts": [10, 20], "channel": ["a", "b"]})
     for lookback in (0, -12):
-        with pytest.raises(JourneyError, match=f"lookback window must be positive, got {lookback} s"):
+        with pytest.raises(
+            JourneyError, match=f"lookback window must be positive, got {lookback} s"
+        ):
             build_journeys(touch, lookback_s=lookback)
 
 
@@ -120,16 +122,33 @@ def test_datetime_times_are_read_as_seconds():
     [
         ({"ts": [1.0, np.nan]}, {}, r"touchpoints row 1, column 'ts': nan; ts must be Unix"),
         ({"ts": pd.to_datetime(["2024-01-01", None])}, {}, r"touchpoints row 1, column 'ts'"),
-        ({"channel": ["a", None]}, {}, r"touchpoints row 1, column 'channel': (None|nan); every touch"),
-        ({"user_id": ["A1", "A1"]}, {}, r"touchpoints row 0, column 'user_id': 'A1'; user ids must be"),
+        (
+            {"channel": ["a", None]},
+            {},
+            r"touchpoints row 1, column 'channel': (None|nan); every touch",
+        ),
+        (
+            {"user_id": ["A1", " "]},
+            {},
+            r"touchpoints row 1, column 'user_id': ' '; user ids must not be blank",
+        ),
+        (
+            {"user_id": [1.0, np.nan]},
+            {"user_id": ["A1"]},
+            r"touchpoints row 1, column 'user_id': nan",
+        ),
         ({}, {"user_id": [1.5]}, r"conversions row 0, column 'user_id': 1.5"),
         ({}, {"amount": [np.nan]}, r"conversions row 0, column 'amount': nan"),
-        ({}, {"amount": [-5.0]}, r"conversions row 0, column 'amount': -5.0; a conversion's amount"),
+        (
+            {},
+            {"amount": [-5.0]},
+            r"conversions row 0, column 'amount': -5.0; a conversion's amount",
+        ),
     ],
 )
 def test_blank_or_unusable_values_are_named(touch, conv, named):
     """Before: a blank ts became -2**63, a blank channel the channel '', a blank or negative
-    amount NaN or negative credit, and a text id a bare int() error."""
+    amount NaN or negative credit (text ids are read as such: test_text_user_ids_...)."""
     touches = pd.DataFrame({"user_id": [1, 1], "ts": [10.0, 20.0], "channel": ["a", "b"]})
     conversions = pd.DataFrame({"user_id": [1], "ts": [30], "amount": [2.0]})
     with pytest.raises(JourneyError, match=named):
@@ -140,3 +159,42 @@ def test_a_channel_listed_twice_is_refused():
     touch = pd.DataFrame({"user_id": [1, 1], "ts": [10, 20], "channel": ["a", "b"]})
     with pytest.raises(JourneyError, match=r"channels lists \['a'\] more than once"):
         build_journeys(touch, channels=["a", "b", "a"])
+
+
+def test_text_user_ids_give_the_journeys_of_their_codes_and_stay_in_the_tables():
+    """Before: text ids were refused ("map other ids to codes first"), though the journeys
+    file loader reads its text customer ids itself."""
+    touch = pd.DataFrame(
+        {"user_id": ["B7", "A1", "B7", "A1", " C2"], "ts": [20, 10, 30, 50, 7],
+         "channel": list("bacab")}
+    )  # fmt: skip
+    conv = pd.DataFrame({"user_id": ["B7", "C2", "A1"], "ts": [40, 8, 60], "amount": [2.0, 1, 3]})
+    as_text = build_journeys(touch, conv)
+    codes = {"A1": 0, "B7": 1, "C2": 2}
+    as_codes = build_journeys(
+        touch.assign(user_id=touch["user_id"].str.strip().map(codes)),
+        conv.assign(user_id=conv["user_id"].map(codes)),
+    )
+    assert as_text.paths().tolist() == as_codes.paths().tolist() == ["a > a", "b > c", "b"]
+    assert as_text.table["user_id"].tolist() == ["A1", "B7", "C2"]
+    assert as_text.touches["user_id"].tolist() == ["A1", "A1", "B7", "B7", "C2"]
+    cols = ["converted", "value", "end_ts"]
+    assert as_text.table[cols].equals(as_codes.table[cols])
+
+
+def test_integer_ids_in_one_table_meet_text_ids_in_the_other():
+    touch = pd.DataFrame({"user_id": [1, 2], "ts": [10, 20], "channel": ["a", "b"]})
+    conv = pd.DataFrame({"user_id": ["2", "x9"], "ts": [25, 30]})
+    j = build_journeys(touch, conv)
+    assert j.table["user_id"].tolist() == ["1", "2"]
+    assert j.table["converted"].tolist() == [0, 1]
+    assert j.unattributed_conversions == 1  # x9 has no touch
+
+
+def test_context_is_indexed_by_text_ids():
+    touch = pd.DataFrame({"user_id": ["u1", "u2"], "ts": [10, 20], "channel": ["a", "b"]})
+    context = pd.DataFrame({"region": [3, 5]}, index=["u2", "u1"])
+    j = build_journeys(touch, context=context)
+    assert j.context["region"].tolist() == [5, 3]
+    with pytest.raises(JourneyError, match="context has no row for user_id 'u2'"):
+        build_journeys(touch, context=context.loc[["u1"]])
