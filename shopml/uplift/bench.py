@@ -187,15 +187,60 @@ def check_missing_values(data: UpliftData, names: list[str], factories: dict) ->
         raise ValueError(
             f"the features have missing values (NaN) in {blank}; {', '.join(refusing)} cannot "
             "take them (the networks need imputed features). Impute the file or choose "
-            "--methods among those that can" + (f" ({taking})" if taking else "")
+            "--methods among those that can"
+            + (f" ({taking})" if taking else "")
             + ". Nothing was run"
         )
 
 
+#: fewer expected test rows with a positive outcome than this in a group, and the bench warns
+FEW_TEST_POSITIVES = 20
+
+
+def _group_outcomes(data: UpliftData, outcome: str) -> list[tuple[str, int, int]]:
+    """(name, rows with outcome 0, rows with outcome 1) of control and of every arm."""
+    y = data.labels[outcome]
+    out = []
+    for group in (0, *data.arms):
+        in_group = data.treatment == group
+        name = data.arm_names.get(group, "control" if group == 0 else f"arm {group}")
+        out.append((f"{name!r} (treatment {group})", int((y[in_group] == 0).sum()),
+                    int((y[in_group] == 1).sum())))  # fmt: skip
+    return out
+
+
+def small_group_warnings(data: UpliftData, outcome: str, test_fraction: float) -> list[str]:
+    """Warnings for control or an arm whose test rows will hold few positive outcomes (its
+    Qini / AUUC then rest on a handful of rows) or none (its uplift cannot be measured)."""
+    notes = []
+    for name, _, positives in _group_outcomes(data, outcome):
+        expected = positives * test_fraction
+        if positives == 0:
+            notes.append(
+                f"{name} has no row with {outcome} = 1: its uplift cannot be measured "
+                "(its Qini / AUUC say nothing)"
+            )
+        elif expected < FEW_TEST_POSITIVES:
+            notes.append(
+                f"{name} has {positives:,} row(s) with {outcome} = 1, about {expected:.0f} in "
+                f"each test split: its Qini / AUUC rest on very few rows"
+            )
+    return notes
+
+
 def split(data: UpliftData, outcome: str, test_fraction: float, seed: int) -> tuple:
-    """Random train / test row indices stratified by arm × outcome."""
+    """Random train / test row indices stratified by arm × outcome; a group with a single row
+    of an outcome value (which cannot be both trained and tested on) is a ValueError."""
     from sklearn.model_selection import train_test_split
 
+    for name, negatives, positives in _group_outcomes(data, outcome):
+        for value, count in ((0, negatives), (1, positives)):
+            if count == 1:
+                raise ValueError(
+                    f"{name} has a single row with {outcome} = {value}: the split, stratified "
+                    f"by arm × {outcome}, needs at least 2 (a training and a test row). Leave "
+                    "that arm out of the file (or choose other --arms), or use more rows"
+                )
     strata = data.treatment * 2 + data.labels[outcome]
     rows = np.arange(len(data.treatment))
     return train_test_split(rows, test_size=test_fraction, random_state=seed, stratify=strata)
@@ -301,11 +346,17 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
             data = load_data(spec, seed)
             if seed_number == 0:
                 print_load_report(data.meta.get("load_report"), spec.path or spec.data, console)
+                for note in small_group_warnings(
+                    data, evaluated_stage(spec, data), spec.test_fraction
+                ):
+                    console.print(f"[yellow]warning:[/yellow] {note}", soft_wrap=True)
         outcome = evaluated_stage(spec, data)
         factories = method_factories(spec, data)
         unknown = [n for n in names if n not in factories]
         if unknown:
-            raise ValueError(f"unknown uplift bench method(s) {unknown}; known: {sorted(factories)}")
+            raise ValueError(
+                f"unknown uplift bench method(s) {unknown}; known: {sorted(factories)}"
+            )
         check_missing_values(data, names, factories)
         train, test = split(data, outcome, spec.test_fraction, seed)
         dataset_card = _dataset_card(spec, data)
@@ -350,7 +401,9 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
                 out_dir=spec.card_dir, name=_card_name(spec, dataset_card, variant, seed),
             )  # fmt: skip
         all_runs.append(run)
-    console.print(leaderboard(all_runs, f"uplift: {spec.data} ({all_runs[0]['config']['variant']})"))
+    console.print(
+        leaderboard(all_runs, f"uplift: {spec.data} ({all_runs[0]['config']['variant']})")
+    )
     return all_runs
 
 

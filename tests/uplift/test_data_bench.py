@@ -387,3 +387,34 @@ def test_a_users_file_gets_cards_and_figures_of_its_own(tmp_path, monkeypatch):
     sample = dict(spec.__dict__, path=None)
     (run,) = run_bench(UpliftBenchSpec(**sample), Console(record=True), progress=False)
     assert run["card"].name == "uplift-hillstrom-womens-visit-seed1.json"  # the sample's own
+
+
+def _hillstrom_with_few_mens_visits(tmp_path, visits: int):
+    """Womens and No E-Mail rows of the sample's first 3,000, with 40 Mens rows of which
+    ``visits`` visited."""
+    frame = pd.read_csv(sample_path("hillstrom/hillstrom.csv")).head(3000)
+    mens = frame[frame["segment"] == "Mens E-Mail"]
+    kept = [frame[frame["segment"] != "Mens E-Mail"], mens[mens["visit"] == 0].head(40 - visits)]
+    path = tmp_path / f"hillstrom-{visits}.csv"
+    pd.concat([*kept, mens[mens["visit"] == 1].head(visits)]).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("visits", "exit_code", "said"),
+    [
+        (1, 2, "'Mens E-Mail' (treatment 1) has a single row with visit = 1: the split"),
+        (6, 0, "'Mens E-Mail' (treatment 1) has 6 row(s) with visit = 1, about 2 in each test"),
+        (0, 0, "'Mens E-Mail' (treatment 1) has no row with visit = 1: its uplift cannot be"),
+    ],
+)
+def test_an_arm_with_few_outcomes_is_named(tmp_path, visits, exit_code, said):
+    """Before: one visit in an arm stopped the run with scikit-learn's "The least populated
+    classes in y have only 1 member ... [3]"; a handful passed without a word."""
+    result = CliRunner().invoke(
+        app,
+        ["bench", "uplift", "--data", "hillstrom", str(_hillstrom_with_few_mens_visits(tmp_path, visits)),
+         "--arms", "all", "--seeds", "1", "--methods", "s_learner", "--cards", str(tmp_path / "c")],
+    )  # fmt: skip
+    assert result.exit_code == exit_code, result.output
+    assert said in " ".join(result.output.split())
