@@ -68,7 +68,7 @@ class ECUP(NeuralUpliftEstimator):
         validation_fraction: float = 0.1,
         patience: int = 2,
         weight_average: bool = True,
-        random_state: int = 0,
+        random_state: int | np.random.RandomState | None = 0,
     ):
         self.embed_dim = embed_dim
         self.hidden = hidden

@@ -75,6 +75,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -106,7 +107,7 @@ class EFIN(NeuralUpliftEstimator):
         validation_fraction: float = 0.1,
         patience: int = 2,
         weight_average: bool = False,
-        random_state: int = 0,
+        random_state: int | np.random.RandomState | None = 0,
     ):
         self.embed_dim = embed_dim
         self.hidden = hidden

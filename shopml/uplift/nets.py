@@ -109,10 +109,14 @@ class NeuralUpliftEstimator(UpliftEstimator):
             for name in ("epochs", "batch_size", "patience", *_SIZE_PARAMETERS)
             if hasattr(self, name) and not _whole_number(getattr(self, name), at_least=1)
         ]
-        if not _whole_number(self.random_state, at_least=0):
+        state = self.random_state
+        if not (state is None or isinstance(state, np.random.RandomState)) and not _whole_number(
+            state, at_least=0
+        ):
             problems.append(
-                f"random_state={self.random_state!r} (a whole number, 0 or more: the seed of the "
-                "weights, batch order and early-stopping rows)"
+                f"random_state={state!r} (a whole number, 0 or more, the seed of the weights, "
+                "batch order and early-stopping rows; None, a fresh seed per fit; or a "
+                "numpy RandomState to draw it from)"
             )
         if not float(self.learning_rate) > 0:
             problems.append(f"learning_rate={self.learning_rate!r} (above 0)")
@@ -125,6 +129,7 @@ class NeuralUpliftEstimator(UpliftEstimator):
         import torch
 
         self._check_training_parameters()
+        self.seed_ = self._seed()
         labels = self._labels(y)
         self.binary_ = bool(np.isin(labels, (0.0, 1.0)).all())
         self.mean_ = X.mean(axis=0)
@@ -136,7 +141,7 @@ class NeuralUpliftEstimator(UpliftEstimator):
             y_scale = labels.std(axis=0)
             self.y_scale_ = np.where(y_scale > 0, y_scale, 1.0)
             labels = (labels - self.y_mean_) / self.y_scale_
-        torch.manual_seed(int(self.random_state))
+        torch.manual_seed(self.seed_)
         module = self._build(X.shape[1], self.n_arms_, labels.shape[1])
         optimiser = torch.optim.Adam(
             module.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
@@ -144,7 +149,7 @@ class NeuralUpliftEstimator(UpliftEstimator):
         x_t = torch.from_numpy(Xs)
         y_t = torch.from_numpy(labels.astype(np.float32))
         a_t = torch.from_numpy(arm_index.astype(np.int64))
-        generator = torch.Generator().manual_seed(int(self.random_state))
+        generator = torch.Generator().manual_seed(self.seed_)
         train, valid = self._validation_split(len(Xs), arm_index)
         batch = max(1, min(int(self.batch_size), len(train)))
         # the weights that are evaluated and kept: the trained ones, or their moving average
@@ -182,12 +187,23 @@ class NeuralUpliftEstimator(UpliftEstimator):
         kept.eval()
         self.module_ = kept.double()  # float64 inference: row-order invariant to 1e-12
 
+    def _seed(self) -> int:
+        """The fit's seed, as scikit-learn reads ``random_state``: a whole number is the seed,
+        None draws a fresh one, a RandomState draws one from itself (kept as ``seed_``)."""
+        from sklearn.utils import check_random_state
+
+        if self.random_state is not None and not isinstance(
+            self.random_state, np.random.RandomState
+        ):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
     def _validation_split(self, n: int, arm_index: np.ndarray) -> tuple:
         """Training rows and early-stopping rows (``validation_fraction`` of each arm)."""
         import torch
 
         fraction = float(self.validation_fraction)
-        rng = np.random.default_rng(int(self.random_state))
+        rng = np.random.default_rng(self.seed_)
         order = rng.permutation(n)
         if fraction <= 0 or n < 50:
             return torch.from_numpy(order), None

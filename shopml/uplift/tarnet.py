@@ -10,6 +10,7 @@ balancing penalty, so it is left out (the ``alpha = 0`` case of CFR).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -32,7 +33,7 @@ class TARNet(NeuralUpliftEstimator):
         validation_fraction: float = 0.1,
         patience: int = 2,
         weight_average: bool = False,
-        random_state: int = 0,
+        random_state: int | np.random.RandomState | None = 0,
     ):
         self.hidden = hidden
         self.head_hidden = head_hidden

@@ -171,9 +171,8 @@ def test_fitted_nets_report_epochs_run_and_kept():
         ({"validation_fraction": 1.0}, "validation_fraction=1.0"),
         ({"patience": 0}, "patience=0"),
         ({"epochs": 2.5}, "epochs=2.5"),
-        ({"random_state": None}, "random_state=None"),
-        ({"random_state": np.random.RandomState(0)}, "random_state=RandomState"),
         ({"random_state": -1}, "random_state=-1"),
+        ({"random_state": "7"}, "random_state='7'"),
         ({"hidden": 0}, "hidden=0"),
     ],
 )
@@ -554,3 +553,23 @@ def test_classifier_base_model_refuses_an_outcome_that_is_not_0_1(learner, outco
     y = np.random.default_rng(0).choice(np.array(outcome, dtype=float), size=len(t))
     with pytest.raises(UpliftInputError, match=r"classifier base model .*0/1 outcome"):
         learner(LogisticRegression()).fit(X, y, treatment=t)
+
+
+@pytest.mark.parametrize("estimator", [TARNet, EFIN, ECUP])
+def test_random_state_as_scikit_learn_reads_it(estimator):
+    """A seed gives the same fit; None a fresh seed per fit; a RandomState draws the seed from
+    itself (so two equal states give the same fit). ``seed_`` keeps the seed used. Before:
+    None and RandomState were refused."""
+    X, y, t = _arms_data(300, seed=4)
+
+    def fit(state):
+        return estimator(epochs=1, random_state=state).fit(X, y, treatment=t)
+
+    first, again = fit(3), fit(3)
+    assert first.seed_ == again.seed_ == 3
+    np.testing.assert_array_equal(first.predict(X), again.predict(X))
+    drawn = [fit(np.random.RandomState(5)) for _ in range(2)]
+    assert drawn[0].seed_ == drawn[1].seed_ == np.random.RandomState(5).randint(2**31 - 1)
+    np.testing.assert_array_equal(drawn[0].predict(X), drawn[1].predict(X))
+    fresh = [fit(None).seed_ for _ in range(3)]
+    assert len(set(fresh)) > 1
