@@ -3,7 +3,9 @@
 On a terminal (or in a notebook) :func:`progress_bar` is tqdm's bar, redrawn in place with
 carriage returns. Off one (``shopml bench netcvr ... > run.log 2>&1``, nohup, CI) those
 redraws would run into the result lines of the log, so it prints plain newline-terminated
-lines instead: one every 30 seconds and one at the end.
+lines instead: one every 30 seconds and one at the end. With ``silent_if_short=True`` the end
+line is printed only after work that printed a line before, so a step shorter than 30 s (one
+of many quick fits) leaves no line in the log.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def progress_bar(
     file: IO[str] | None = None,
     interval: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    silent_if_short: bool = False,
 ) -> Any:
     """tqdm's bar on a terminal; off one, a :class:`LineProgress` printing plain lines."""
     stream = file if file is not None else sys.stderr
@@ -59,6 +62,7 @@ def progress_bar(
     return LineProgress(
         iterable, total=total, desc=desc, unit=unit, initial=initial, file=stream,
         interval=INTERVAL_S if interval is None else interval, clock=clock,
+        silent_if_short=silent_if_short,
     )  # fmt: skip
 
 
@@ -86,8 +90,11 @@ class LineProgress:
         file: IO[str] | None = None,
         interval: float = INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        silent_if_short: bool = False,
     ) -> None:
         self.iterable = iterable
+        self.silent_if_short = silent_if_short
+        self.printed = False
         self.total = total
         self.desc = desc
         self.unit = unit
@@ -129,11 +136,12 @@ class LineProgress:
         self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())
 
     def close(self) -> None:
-        """Print the final line (once)."""
+        """Print the final line (once; if ``silent_if_short``, only after an earlier line)."""
         if self.closed:
             return
         self.closed = True
-        self._print(self.clock())
+        if not self.silent_if_short or self.printed:
+            self._print(self.clock())
 
     def line(self, now: float) -> str:
         """The progress line at clock time ``now``."""
@@ -150,6 +158,6 @@ class LineProgress:
         return text + (f" [{self.postfix}]" if self.postfix else "")
 
     def _print(self, now: float) -> None:
-        self.last_print = now
+        self.last_print, self.printed = now, True
         self.file.write(self.line(now) + "\n")
         self.file.flush()

@@ -46,6 +46,14 @@ def test_off_a_terminal_a_quiet_run_prints_only_its_last_line():
     assert log.getvalue().endswith("[val_loss=0.123]\n")
 
 
+def test_off_a_terminal_a_short_step_can_leave_no_line():
+    quick, slow = io.StringIO(), io.StringIO()
+    list(progress_bar(range(5), desc="epochs", file=quick, silent_if_short=True, clock=_Ticks(1)))
+    list(progress_bar(range(5), desc="epochs", file=slow, silent_if_short=True, clock=_Ticks(20)))
+    assert quick.getvalue() == ""
+    assert slow.getvalue().splitlines()[-1] == "epochs: 5/5 it (100%), 2:00 elapsed"
+
+
 def test_a_resumed_run_counts_from_where_it_resumed():
     log = io.StringIO()
     bar = progress_bar(range(8, 10), total=10, initial=8, file=log, clock=_Ticks(1))

@@ -97,13 +97,16 @@ def load_data(spec: UpliftBenchSpec, seed: int) -> UpliftData:
     raise ValueError(f"unknown uplift data {spec.data!r}; use hillstrom, criteo_uplift or preset")
 
 
-def method_factories(spec: UpliftBenchSpec, data: UpliftData) -> dict[str, Callable[[], Any]]:
-    """Bench name → estimator factory (stage to evaluate is set on ECUP)."""
+def method_factories(
+    spec: UpliftBenchSpec, data: UpliftData, verbose: bool = False
+) -> dict[str, Callable[[], Any]]:
+    """Bench name → estimator factory (stage to evaluate is set on ECUP; ``verbose``: the
+    networks show their training progress)."""
     from shopml.uplift.peers import PEERS
 
     outcome = evaluated_stage(spec, data)
     stage_index = data.stages.index(outcome)
-    neural: dict[str, int] = {"random_state": spec.random_state}
+    neural: dict[str, Any] = {"random_state": spec.random_state, "verbose": verbose}
     if spec.epochs is not None:
         neural["epochs"] = spec.epochs
     state = spec.random_state
@@ -351,7 +354,7 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
                 ):
                     console.print(f"[yellow]warning:[/yellow] {note}", soft_wrap=True)
         outcome = evaluated_stage(spec, data)
-        factories = method_factories(spec, data)
+        factories = method_factories(spec, data, verbose=progress)
         unknown = [n for n in names if n not in factories]
         if unknown:
             raise ValueError(

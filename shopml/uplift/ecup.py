@@ -69,6 +69,7 @@ class ECUP(NeuralUpliftEstimator):
         patience: int = 2,
         weight_average: bool = True,
         random_state: int | np.random.RandomState | None = 0,
+        verbose: bool = False,
     ):
         self.embed_dim = embed_dim
         self.hidden = hidden
@@ -82,6 +83,7 @@ class ECUP(NeuralUpliftEstimator):
         self.patience = patience
         self.weight_average = weight_average
         self.random_state = random_state
+        self.verbose = verbose
 
     def _labels(self, y: np.ndarray) -> np.ndarray:
         labels = y.reshape(len(y), -1)

@@ -108,6 +108,7 @@ class EFIN(NeuralUpliftEstimator):
         patience: int = 2,
         weight_average: bool = False,
         random_state: int | np.random.RandomState | None = 0,
+        verbose: bool = False,
     ):
         self.embed_dim = embed_dim
         self.hidden = hidden
@@ -124,6 +125,7 @@ class EFIN(NeuralUpliftEstimator):
         self.patience = patience
         self.weight_average = weight_average
         self.random_state = random_state
+        self.verbose = verbose
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> nn.Module:
         if self.interaction_attention not in ATTENTION_FORMS:

@@ -157,6 +157,7 @@ class NeuralUpliftEstimator(UpliftEstimator):
         decay = 1.0 - 1.0 / math.ceil(len(train) / batch)  # an average over about one epoch
         best_loss, best_state, stale = np.inf, None, 0
         self.n_epochs_, self.best_epoch_ = 0, 0
+        bar = self._progress(math.ceil(len(train) / batch))
         for epoch in range(1, int(self.epochs) + 1):
             self.n_epochs_ = epoch
             module.train()
@@ -169,6 +170,7 @@ class NeuralUpliftEstimator(UpliftEstimator):
                 optimiser.step()
                 if kept is not module:
                     moving_average(kept, module, decay)
+                bar.update(1)
             if valid is None:
                 self.best_epoch_ = epoch  # no validation rows: the last epoch is kept
                 continue
@@ -180,12 +182,28 @@ class NeuralUpliftEstimator(UpliftEstimator):
                 best_state = {k: v.detach().clone() for k, v in kept.state_dict().items()}
             else:
                 stale += 1
-                if stale >= int(self.patience):
-                    break
+            bar.set_postfix(epoch=epoch, val_loss=f"{valid_loss:.5f}", best_epoch=self.best_epoch_)
+            if stale >= int(self.patience):
+                break
+        bar.close()
         if best_state is not None:
             kept.load_state_dict(best_state)
         kept.eval()
         self.module_ = kept.double()  # float64 inference: row-order invariant to 1e-12
+
+    def _progress(self, batches_per_epoch: int) -> Any:
+        """A progress bar over the training batches of every epoch when ``verbose`` (tqdm on a
+        terminal; in a log file a line every 30 s, none for a fit that took less)."""
+        from shopml.progress import progress_bar
+
+        return progress_bar(
+            total=int(self.epochs) * batches_per_epoch,
+            desc=f"{type(self).__name__} training (at most {int(self.epochs)} epochs)",
+            unit="batches",
+            leave=False,
+            silent_if_short=True,
+            disable=not getattr(self, "verbose", False),
+        )
 
     def _seed(self) -> int:
         """The fit's seed, as scikit-learn reads ``random_state``: a whole number is the seed,

@@ -34,6 +34,7 @@ class TARNet(NeuralUpliftEstimator):
         patience: int = 2,
         weight_average: bool = False,
         random_state: int | np.random.RandomState | None = 0,
+        verbose: bool = False,
     ):
         self.hidden = hidden
         self.head_hidden = head_hidden
@@ -45,6 +46,7 @@ class TARNet(NeuralUpliftEstimator):
         self.patience = patience
         self.weight_average = weight_average
         self.random_state = random_state
+        self.verbose = verbose
 
     def _build(self, n_features: int, n_arms: int, n_stages: int) -> nn.Module:
         return TARNetModule(n_features, n_arms, n_stages, int(self.hidden), int(self.head_hidden))

@@ -573,3 +573,19 @@ def test_random_state_as_scikit_learn_reads_it(estimator):
     np.testing.assert_array_equal(drawn[0].predict(X), drawn[1].predict(X))
     fresh = [fit(None).seed_ for _ in range(3)]
     assert len(set(fresh)) > 1
+
+
+@pytest.mark.parametrize("estimator", [TARNet, EFIN, ECUP])
+def test_verbose_networks_show_their_training_in_a_log(estimator, capsys, monkeypatch):
+    """In a log file (not a terminal) a verbose fit prints a progress line every 30 s (here
+    every batch) with the epoch and validation loss; a quiet one prints nothing."""
+    import shopml.progress
+
+    X, y, t = _arms_data(300, seed=4)
+    estimator(epochs=2, patience=5).fit(X, y, treatment=t)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(shopml.progress, "INTERVAL_S", 0.0)
+    fitted = estimator(epochs=2, patience=5, verbose=True).fit(X, y, treatment=t)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1].startswith(f"{estimator.__name__} training (at most 2 epochs): ")
+    assert "epoch=2, val_loss=" in lines[-1] and f"best_epoch={fitted.best_epoch_}]" in lines[-1]
