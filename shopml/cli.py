@@ -68,6 +68,8 @@ _fail = fail
 
 
 def _format_value(value: object) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):
@@ -75,9 +77,11 @@ def _format_value(value: object) -> str:
     return str(value)
 
 
-def stats_table(stats: dict, title: str, targets: dict | None = None) -> Table:
+def stats_table(
+    stats: dict, title: str, targets: dict | None = None, caption: str | None = None
+) -> Table:
     """A rich table of data statistics, with target values beside them where given."""
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     table.add_column("statistic")
     table.add_column("value", justify="right")
     if targets:
@@ -190,7 +194,10 @@ def data_stats_command(
         sys.stdout.write(json.dumps(stats, indent=2, default=str) + "\n")
         return
     preset = log.spec.meta.get("preset")
-    console.print(stats_table(stats, f"{path}", CASCADE_TARGETS if preset == "cascade" else None))
+    targets = CASCADE_TARGETS if preset == "cascade" else None
+    no_ids = stats.get("users") is None or stats.get("items") is None
+    caption = f"users / items —: {log.spec.meta.get('ids')}" if no_ids else None
+    console.print(stats_table(stats, f"{path}", targets, caption), soft_wrap=True)
 
 
 @data_app.command("loaders")

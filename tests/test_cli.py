@@ -54,7 +54,12 @@ def test_simulate_official_format_and_stats_through_loader(tmp_path):
         app, ["data", "stats", str(written[0]), "--dataset", "cascade", "--json"]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["clicks"] == 20_000
+    stats = json.loads(result.stdout)
+    assert stats["clicks"] == 20_000
+    # CASCADE has no user / item ids (the loader sets them to 0): not "1 user, 1 item"
+    assert stats["users"] is None and stats["items"] is None
+    table = runner.invoke(app, ["data", "stats", str(written[0]), "--dataset", "cascade"])
+    assert "users / items —: CASCADE publishes no user/item ids" in table.output
 
 
 def test_bad_arguments_give_clear_errors(tmp_path):

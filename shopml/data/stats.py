@@ -22,16 +22,18 @@ def _windows(log: EventLog) -> tuple[float, float]:
 def data_stats(
     log: EventLog, conversion_window: float | None = None, refund_window: float | None = None
 ) -> dict[str, Any]:
-    """Users, items, clicks, conversions, CVR, refunds, refund share, median delays, duration."""
+    """Users, items, clicks, conversions, CVR, refunds, refund share, median delays, duration
+    (users / items None for a log whose format has no user / item ids)."""
     default_conv, default_ref = _windows(log)
     conv_w = conversion_window if conversion_window is not None else default_conv
     ref_w = refund_window if refund_window is not None else default_ref
     ts = log.column("ts")
     n = log.n_clicks
     kinds = set(log.events.column("kind").unique().to_pylist()) if log.events.num_rows else set()
+    known = log.spec.meta.get("ids_known", {})  # a format without ids: None, not a count of 1
     stats: dict[str, Any] = {
-        "users": len(np.unique(log.column("user_id"))),
-        "items": len(np.unique(log.column("item_id"))),
+        "users": len(np.unique(log.column("user_id"))) if known.get("user", True) else None,
+        "items": len(np.unique(log.column("item_id"))) if known.get("item", True) else None,
         "clicks": int(n),
         "duration_days": float((ts.max() - ts.min()) / DAY) if n else 0.0,
         "conversion_window_h": conv_w / 3600,

@@ -423,6 +423,7 @@ def cascade(
                 if user_field or item_field
                 else "CASCADE publishes no user/item ids: user_id = item_id = 0"
             ),
+            "ids_known": {"user": user_field is not None, "item": item_field is not None},
         },
     )
     clicks = clicks_table(click_id, click_ts, user_id, item_id, arrays, spec)
@@ -527,6 +528,7 @@ def trace(path: str | Path, *, origin: int = TRACE_ORIGIN) -> EventLog:
             "ts_origin": int(origin) if relative else None,
             "amounts_known": True,
             "ids": "TRACE publishes no user/item ids: user_id = item_id = 0",
+            "ids_known": {"user": False, "item": False},
         },
     )
     clicks = clicks_table(click_id, click_ts, 0, 0, arrays, spec)
@@ -601,6 +603,7 @@ def criteo_conversion(path: str | Path, *, origin: int = CRITEO_CONVERSION_ORIGI
             "amounts_known": False,
             "missing_values": "int_* NaN where empty; cat_* '' where empty",
             "ids": "the log publishes no user/item ids: user_id = item_id = 0",
+            "ids_known": {"user": False, "item": False},
         },
     )
     clicks = clicks_table(click_id, click_ts, 0, 0, arrays, spec)
