@@ -11,7 +11,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shopml.cli_support import console, fail, parse_method_options, parse_methods, parse_seeds
+from shopml.cli_support import (
+    SampleOption,
+    check_sample,
+    console,
+    fail,
+    parse_method_options,
+    parse_methods,
+    parse_seeds,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -297,6 +305,7 @@ def bench_netcvr(
         list[str],
         typer.Option(help="NAME=VALUE overriding a preset constant, e.g. drift_sd=0.7"),
     ] = [],  # noqa: B006
+    sample: SampleOption = None,
 ) -> None:
     """TESLA's Table 2: CVR and NetCVR under cascaded delayed feedback, every method, per seed."""
     from shopml.conversion.bench import (
@@ -321,6 +330,7 @@ def bench_netcvr(
         raise _fail("--clicks sizes a simulated world; a --data file has its own clicks")
     if preset_param and data is not None:
         raise _fail("--preset-param applies to simulated data, not to --data")
+    check_sample(sample, data)
     from shopml.data.simulate import parse_preset_params
 
     try:
@@ -338,6 +348,7 @@ def bench_netcvr(
         card_dir=cards,
         checkpoint_dir=checkpoint_dir,
         options=_parse_options(option, default_methods()),
+        sample=sample,
     )
     try:
         check_options(spec)

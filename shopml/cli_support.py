@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -97,3 +99,28 @@ def refuse_unrun_options(options: dict[str, dict], run: list[str]) -> None:
             f"options given for {idle}, which this run does not run (it runs {run}); "
             "add them to --methods or drop their --option"
         )
+
+
+#: `--sample F` of the stream benchmarks: a random share of a release file's clicks
+SampleOption = Annotated[
+    float | None,
+    typer.Option(
+        max=1.0,
+        help="keep this random share of a --data release file's clicks while reading it "
+        "(a release larger than memory), e.g. 0.1",
+    ),
+]
+
+
+def check_sample(sample: float | None, data: Path | None) -> None:
+    """A clear error (exit 2) for ``--sample`` without a release file, or not above 0."""
+    if sample is None:
+        return
+    if not sample > 0:
+        raise fail(f"--sample {sample}: the share of clicks to keep, above 0 and at most 1")
+    if data is None:
+        raise fail(
+            "--sample keeps a share of a --data file's clicks; size a simulated world with --clicks"
+        )
+    if (data / "clicks.parquet").exists():
+        raise fail("--sample reads release files; a shopml event-log directory is read whole")

@@ -74,6 +74,8 @@ class BenchSpec:
     #: extra named runs: label -> (registered method, its options), e.g. ablations
     variants: dict[str, tuple[str, dict]] = field(default_factory=dict)
     benchmark: str = "netcvr"
+    #: a --data CASCADE file read as this random share of its clicks (sample seed 0)
+    sample: float | None = None
 
     def entries(self) -> list[tuple[str, str, dict]]:
         """(label, method, options) of every run: the chosen methods, then the variants."""
@@ -118,7 +120,7 @@ def run_config(spec: BenchSpec, seed: int) -> RunConfig:
 
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | None]:
     """The benchmark's log, its card description and (simulated data) the truth arrays."""
-    from shopml.report.cards import file_dataset, sha256_config, sha256_file
+    from shopml.report.cards import file_dataset, sha256_config, sha256_file, subsampled
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -127,11 +129,12 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
         else:
             from shopml.data import load
 
-            log = load("cascade", path)
+            log = load("cascade", path, **({"sample": spec.sample} if spec.sample else {}))
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
         dataset = file_dataset("cascade_file", path, sha256_file(path))
+        dataset = subsampled(dataset, spec.sample, log.n_clicks)
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 

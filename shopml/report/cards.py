@@ -104,6 +104,15 @@ def file_dataset_name(kind: str, path: str | Path, sha256: str, sample: str | No
     return f"{kind}-{stem}-{sha256[:8]}"
 
 
+def subsampled(dataset: dict[str, Any], fraction: float | None, clicks: int) -> dict[str, Any]:
+    """A file's dataset entry read as a random ``fraction`` of its clicks: named apart from the
+    whole file (``-subsample<f>``), so their cards never mix, and described (``subsample``)."""
+    if fraction is None:
+        return dataset
+    sample = {"fraction": fraction, "seed": 0, "clicks": clicks}
+    return {**dataset, "name": f"{dataset['name']}-subsample{fraction:g}", "subsample": sample}
+
+
 def file_dataset(
     kind: str, path: str | Path, sha256: str, sample: str | None = None
 ) -> dict[str, Any]:

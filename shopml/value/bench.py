@@ -71,6 +71,8 @@ class BenchSpec:
     threads: int = 1
     #: False for extra-method runs on worlds whose main card already holds the Bayes limit
     bayes_on_card: bool = True
+    #: a --data TRACE file read as this random share of its clicks (sample seed 0)
+    sample: float | None = None
 
 
 def default_methods() -> list[str]:
@@ -120,7 +122,7 @@ def run_config(spec: BenchSpec, seed: int) -> GmvRunConfig:
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.ndarray] | None]:
     """The benchmark's log, its card description and (simulated data) the truth per click:
     ``gmv`` = E[y* | x, converted] and ``p_repurchase`` = P(more than one purchase | x, converted)."""
-    from shopml.report.cards import file_dataset, sha256_config, sha256_file
+    from shopml.report.cards import file_dataset, sha256_config, sha256_file, subsampled
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -129,11 +131,12 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
         else:
             from shopml.data import load
 
-            log = load("trace", path)
+            log = load("trace", path, **({"sample": spec.sample} if spec.sample else {}))
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
         dataset = file_dataset("trace_file", path, sha256_file(path))
+        dataset = subsampled(dataset, spec.sample, log.n_clicks)
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate
 

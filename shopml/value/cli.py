@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from shopml.cli_support import fail, parse_method_options, parse_methods, parse_seeds
+from shopml.cli_support import (
+    SampleOption,
+    check_sample,
+    fail,
+    parse_method_options,
+    parse_methods,
+    parse_seeds,
+)
 
 console = Console()
 DEMO_METHODS = ["pre_single", "online_single", "online_dual", "reader"]
@@ -54,6 +61,7 @@ def bench_gmv(
         typer.Option(help="write the Bayes limit into the cards (--no-bayes-card for extra "
                      "methods on worlds whose main card already has it)"),
     ] = True,
+    sample: SampleOption = None,
 ) -> None:
     """READER's Table 4: post-click GMV under delayed feedback, every method, per seed."""
     from shopml.value.bench import (
@@ -77,6 +85,7 @@ def bench_gmv(
         raise _fail(f"--threads must be >= 1, got {threads}")
     if data is not None and clicks is not None:
         raise _fail("--clicks sizes a simulated world; a --data file has its own clicks")
+    check_sample(sample, data)
     if threads is None:
         import os
 
@@ -98,6 +107,7 @@ def bench_gmv(
         options=options,
         threads=threads,
         bayes_on_card=bayes_card,
+        sample=sample,
     )
     try:
         check_options(spec)

@@ -242,3 +242,43 @@ def test_bench_notes_what_the_protocol_does_not_take_from_a_log():
         "(TESLA's), and labels follow it"
     ]
     assert unused_feature_notes(log) == []
+
+
+def test_a_file_larger_than_memory_can_be_read_as_a_sample_of_its_clicks(tmp_path, monkeypatch):
+    """`--sample F` keeps a seeded share F of a CASCADE file's clicks while reading it in
+    chunks; its cards are named and described apart from the whole file's."""
+    import numpy as np
+
+    from shopml.data import load
+    from shopml.data.loaders import _common as common
+
+    monkeypatch.setattr(common, "SAMPLE_CHUNK_ROWS", 3000)  # several chunks in a small file
+    lines = _cascade_lines(tmp_path)
+    path = tmp_path / "release.txt"
+    path.write_text("\n".join(lines[:8000]) + "\n\n" + "\n".join(lines[8000:]) + "\n")
+    whole = load("cascade", path)
+    half = load("cascade", path, sample=0.5)
+    assert load("cascade", path, sample=0.5).column("ts").tolist() == half.column("ts").tolist()
+    assert 9000 < half.n_clicks < 11000
+    kept = np.isin(half.column("ts"), whole.column("ts"))
+    assert kept.all()  # a subset of the file's clicks
+    report = half.spec.meta["load_report"]
+    assert report["blank_rows_dropped"] == 1  # counted over the whole file
+    assert f"kept a random 50 % of the file's rows (sample seed 0): {half.n_clicks:,} of 20,000" in (
+        " ".join(report["notes"])
+    )
+    args = ["bench", "netcvr", "--quick", "--methods", "pretrained", "--cards", str(tmp_path / "c")]
+    result = runner.invoke(app, [*args, "--data", str(path), "--sample", "0.5"])
+    assert result.exit_code == 0, result.output
+    (card_path,) = (tmp_path / "c").glob("*.json")
+    dataset = json.loads(card_path.read_text())["dataset"]
+    assert dataset["name"].endswith("-subsample0.5") and "-subsample0.5-file-quick" in card_path.name
+    assert dataset["subsample"] == {"fraction": 0.5, "seed": 0, "clicks": half.n_clicks}
+    for extra, said in (
+        (["--sample", "0"], "--sample 0.0: the share of clicks to keep"),
+        (["--sample", "1.5"], "less than or equal to 1"),
+        (["--preset", "cascade", "--sample", "0.5"], "size a simulated world with --clicks"),
+    ):
+        data = [] if "--preset" in extra else ["--data", str(path)]
+        result = runner.invoke(app, [*args, *data, *extra])
+        assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output

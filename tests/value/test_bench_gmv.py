@@ -84,3 +84,37 @@ def test_bench_refuses_a_click_whose_purchases_are_free_before_training(tmp_path
     )
     clicks = runner.invoke(app, ["bench", "gmv", "--data", str(edited), "--clicks", "5"])
     assert clicks.exit_code == 2 and "--clicks sizes a simulated world" in clicks.output
+
+
+def test_a_trace_file_can_be_read_as_a_sample_of_its_clicks(tmp_path):
+    """`--sample F` on a TRACE file: a seeded share of its clicks, each with all its purchases,
+    and a dataset entry named and described apart from the whole file's."""
+    from collections import Counter
+
+    import numpy as np
+
+    from shopml.data import load
+    from shopml.value.bench import BenchSpec, load_log
+
+    out = tmp_path / "trace"
+    args = ["simulate", "--preset", "trace", "--clicks", "20000", "--seed", "3", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--format", "trace"]).exit_code == 0
+    path = out / "trace.txt"
+    whole = load("trace", path)
+    log, dataset, truth = load_log(BenchSpec(preset=None, data=path, sample=0.25), seed=1)
+    assert truth is None and 0.15 < log.n_clicks / whole.n_clicks < 0.35
+    assert np.isin(log.column("ts"), whole.column("ts")).all()
+
+    def clicks_with_purchases(log):  # (click time, feature_0, purchases) of every click
+        pays = np.bincount(log.events.column("click_id").to_numpy(), minlength=log.n_clicks)
+        rows = zip(
+            log.column("ts").tolist(), log.column("feature_0").tolist(), pays.tolist(), strict=True
+        )
+        return Counter(rows)
+
+    sampled, full = clicks_with_purchases(log), clicks_with_purchases(whole)
+    assert all(full[key] >= n for key, n in sampled.items())  # each click with all its purchases
+    assert dataset["name"].endswith("-subsample0.25")
+    assert dataset["subsample"] == {"fraction": 0.25, "seed": 0, "clicks": log.n_clicks}
+    result = runner.invoke(app, ["bench", "gmv", "--preset", "trace", "--sample", "0.25"])
+    assert result.exit_code == 2 and "size a simulated world with --clicks" in result.output

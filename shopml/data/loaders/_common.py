@@ -133,6 +133,29 @@ def _clean_header(name: Any) -> Any:
     return name.strip()
 
 
+#: rows per chunk when a file is read as a sample
+SAMPLE_CHUNK_ROWS = 1_000_000
+
+
+def _read_sampled(
+    path: Path, sep: str, encoding: str, kw: dict, fraction: float, seed: int | Sequence[int]
+) -> tuple[pd.DataFrame, int]:
+    """Read ``path`` in chunks keeping blank rows and a seeded ``fraction`` of the others (the
+    caller drops and counts the blank ones); return the rows and how many the file held."""
+    rng = np.random.default_rng(seed)
+    kept, total = [], 0
+    reader = pd.read_csv(
+        path, sep=sep, encoding=encoding, chunksize=SAMPLE_CHUNK_ROWS, **{"index_col": False, **kw}
+    )
+    with reader:
+        for chunk in reader:
+            total += len(chunk)
+            blank = chunk.isna().all(axis=1).to_numpy()
+            keep = blank | (rng.random(len(chunk)) < fraction)
+            kept.append(chunk.loc[keep])
+    return pd.concat(kept) if kept else pd.DataFrame(), total
+
+
 def read_csv(
     path: str | Path,
     *,
@@ -140,6 +163,8 @@ def read_csv(
     required: Sequence[str] | None = None,
     encoding_candidates: Sequence[str] = DEFAULT_ENCODINGS,
     dataset: str = "",
+    sample: float | None = None,
+    sample_seed: int | Sequence[int] = 0,
     **kw: Any,
 ) -> pd.DataFrame:
     """Read a CSV tolerantly (encodings, BOM, blank rows); the LoadReport is in ``df.attrs``.
@@ -148,8 +173,13 @@ def read_csv(
     ``dtype``, ``usecols``, ...). ``skip_blank_lines`` is forced off so that row
     labels stay file positions; fully blank rows are dropped afterwards and
     counted in ``report.blank_rows_dropped``. A file whose last line has no line end and
-    fewer fields than the header (or the first line) is refused as cut short.
+    fewer fields than the header (or the first line) is refused as cut short. With
+    ``sample`` (0 < f <= 1) the file is read in chunks and each non-blank row is kept with
+    probability f (seeded by ``sample_seed``), so memory follows the sample, not the file;
+    the kept rows keep their file positions as labels, and the report notes the sample.
     """
+    if sample is not None and not 0 < sample <= 1:
+        raise DatasetError(f"sample={sample!r}: the share of rows to keep, above 0 and at most 1")
     p = check_file(path, dataset)
     kw.pop("encoding", None)
     kw["skip_blank_lines"] = False
@@ -160,13 +190,17 @@ def read_csv(
     df: pd.DataFrame | None = None
     used = None
     overlong = False
+    sampled_from = 0
     for encoding in encoding_candidates:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", pd.errors.ParserWarning)
                 # index_col=False: a row with an extra field must not turn the first column
                 # into the index (which shifts every column of every row)
-                df = pd.read_csv(p, sep=sep, encoding=encoding, **{"index_col": False, **kw})
+                if sample is None:
+                    df = pd.read_csv(p, sep=sep, encoding=encoding, **{"index_col": False, **kw})
+                else:
+                    df, sampled_from = _read_sampled(p, sep, encoding, kw, sample, sample_seed)
             overlong = any("loss of data" in str(w.message) for w in caught)
             used = encoding
             break
@@ -202,6 +236,11 @@ def read_csv(
         df = df.loc[~blank]
     report.rows_read = len(df)
     report.blank_rows_dropped = int(blank.sum())
+    if sample is not None:
+        report.note(
+            f"kept a random {sample * 100:g} % of the file's rows (sample seed {sample_seed}): "
+            f"{len(df):,} of {sampled_from - int(blank.sum()):,}"
+        )
     df.attrs["load_report"] = report
     df.attrs["header_lines"] = header_lines
     if required:

@@ -314,12 +314,19 @@ def _encode_features(
 
 
 # ------------------------------------------------------------------------------- CASCADE
-def _read_cascade_file(path: Path, report: LoadReport) -> pd.DataFrame:
-    df = read_csv(path, sep="\t", header=None, dtype=str, dataset="cascade", quoting=3)
+def _read_cascade_file(
+    path: Path, report: LoadReport, sample: float | None = None, sample_seed: int | list[int] = 0
+) -> pd.DataFrame:
+    df = read_csv(
+        path, sep="\t", header=None, dtype=str, dataset="cascade", quoting=3,
+        sample=sample, sample_seed=sample_seed,
+    )  # fmt: skip
     sub = report_of(df, path)
     report.blank_rows_dropped += sub.blank_rows_dropped
     report.rows_read += sub.rows_read
     report.encoding = report.encoding or sub.encoding
+    for note in sub.notes:  # e.g. the sample kept
+        report.note(f"{path.name}: {note}")
     if len(df) and str(df.iloc[0, 0]).strip().lower() in ("click_time", "click_ts"):
         attrs = dict(df.attrs)
         df = df.iloc[1:]
@@ -348,14 +355,19 @@ def cascade(
     origin: int = CASCADE_ORIGIN,
     user_field: str | None = None,
     item_field: str | None = None,
+    sample: float | None = None,
+    sample_seed: int = 0,
 ) -> EventLog:
-    """Load the CASCADE release (file or directory of .txt) as an event log with pay/refund events."""
+    """Load the CASCADE release (file or directory of .txt) as an event log with pay/refund
+    events; ``sample`` (0 < f <= 1) keeps a seeded random share of the clicks while reading,
+    for a release larger than memory (each file's rows drawn apart, so memory follows f)."""
     files = _input_files(path, "cascade")
     report = LoadReport(path=str(path))
     parts = []
     rows = _Rows()
-    for file in files:
-        df = _read_cascade_file(file, report)
+    for index, file in enumerate(files):
+        seed = sample_seed if len(files) == 1 else [sample_seed, index]
+        df = _read_cascade_file(file, report, sample, seed)
         rows.add(file, df)
         click = _seconds(df["click_time"], "click_time", file, df)
         pay_first, pay_many = _first_listed(df["pay_time"])
@@ -459,10 +471,17 @@ def _id_from_field(arrays: dict[str, pa.Array], field: str | None, n: int, arg: 
     sample=None,
     description="TRACE (READER, arXiv 2601.20307): clicks with every purchase's time and amount",
 )
-def trace(path: str | Path, *, origin: int = TRACE_ORIGIN) -> EventLog:
-    """Load the TRACE release (tab-separated with header) as clicks plus one pay event per purchase."""
+def trace(
+    path: str | Path, *, origin: int = TRACE_ORIGIN, sample: float | None = None,
+    sample_seed: int = 0,
+) -> EventLog:  # fmt: skip
+    """Load the TRACE release (tab-separated with header) as clicks plus one pay event per
+    purchase; ``sample`` (0 < f <= 1) keeps a seeded random share of the clicks while reading."""
     file = check_file(path, "trace")
-    df = read_csv(file, sep="\t", dtype=str, dataset="trace", quoting=3)
+    df = read_csv(
+        file, sep="\t", dtype=str, dataset="trace", quoting=3, sample=sample,
+        sample_seed=sample_seed,
+    )  # fmt: skip
     require_columns(df, ["click_time", "pay_time", "dirpay_amt"], file)
     report = report_of(df, file)
     feature_names = [c for c in df.columns if c not in TRACE_LABEL_COLUMNS]
