@@ -164,6 +164,10 @@ def data_validate(
         raise typer.Exit(1)
 
 
+#: loaders that can read a file as a random share of its clicks (``sample=``)
+SAMPLED_LOADERS = ("cascade", "trace")
+
+
 @data_app.command("stats")
 def data_stats_command(
     path: Annotated[
@@ -173,6 +177,7 @@ def data_stats_command(
         str | None, typer.Option(help="read PATH with this loader (e.g. cascade, trace, hillstrom)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    sample: SampleOption = None,
 ) -> None:
     """A statistics table like CASCADE's: users, items, clicks, CVR, refunds, median delays."""
     from shopml.data import EventLog, EventLogError, load
@@ -180,8 +185,14 @@ def data_stats_command(
     from shopml.data.loaders._common import print_load_report
     from shopml.data.stats import data_stats
 
+    if sample is not None:
+        check_sample(sample, path)
+        if dataset not in SAMPLED_LOADERS:
+            loaders = " or ".join(SAMPLED_LOADERS)
+            raise _fail(f"--sample reads a release file with --dataset {loaders}")
     try:
-        log = load(dataset, path) if dataset else EventLog.open(path)
+        extra = {"sample": sample} if sample is not None else {}
+        log = load(dataset, path, **extra) if dataset else EventLog.open(path)
     except (EventLogError, DatasetError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     if not isinstance(log, EventLog):

@@ -60,6 +60,12 @@ def test_simulate_official_format_and_stats_through_loader(tmp_path):
     assert stats["users"] is None and stats["items"] is None
     table = runner.invoke(app, ["data", "stats", str(written[0]), "--dataset", "cascade"])
     assert "users / items —: CASCADE publishes no user/item ids" in table.output
+    stats_of = ["data", "stats", str(written[0]), "--json"]
+    sampled = runner.invoke(app, [*stats_of, "--dataset", "cascade", "--sample", "0.25"])
+    assert sampled.exit_code == 0, sampled.output
+    assert 4000 < json.loads(sampled.stdout)["clicks"] < 6000  # a random quarter of 20,000
+    refused = runner.invoke(app, [*stats_of, "--sample", "0.25"])
+    assert refused.exit_code == 2 and "--dataset cascade or trace" in refused.output
 
 
 def test_bad_arguments_give_clear_errors(tmp_path):
