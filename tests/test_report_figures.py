@@ -116,3 +116,18 @@ def test_docs_results_and_figures_match_the_kept_cards(tmp_path):
     kept += [Path("figures/results") / f"{spec.name}.png" for spec in FIGURES]
     stale = [str(p) for p in kept if not filecmp.cmp(REPO / "docs" / p, docs / p, shallow=False)]
     assert not stale, f"run `shopml report` and commit: {stale} differ from the cards"
+
+
+def test_figures_do_not_depend_on_the_callers_matplotlib_settings(tmp_path):
+    """A matplotlibrc, a style in use or rcParams set by the caller (a notebook) leave the
+    figures' bytes as they are: `shopml report` on the same cards rewrites nothing."""
+    import matplotlib
+
+    cards, out = tmp_path / "cards", tmp_path / "docs" / "results"
+    _netcvr_card(cards, 1, 0.77)
+    _uplift_card(cards, 1, 0.0120)
+    _gap_card(cards, 2_000_000, 0.77)
+    assert len([p for p in write_pages(cards, out) if p.suffix == ".png"]) == 3
+    settings = {"font.size": 15, "lines.linewidth": 4, "savefig.dpi": 50, "axes.grid": True}
+    with matplotlib.rc_context(settings):
+        assert not [p for p in write_pages(cards, out) if p.suffix == ".png"]

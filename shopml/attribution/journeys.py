@@ -15,6 +15,7 @@ over journeys or users.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -108,18 +109,29 @@ def _holds_text(values: pd.Series) -> bool:
     return bool((values.notna() & pd.to_numeric(values, errors="coerce").isna()).any())
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_))
+
+
 def _text_ids(frame: pd.DataFrame, table: str) -> np.ndarray:
     """The ``user_id`` column as stripped text (numbers written as integers); blanks refused."""
     values = frame["user_id"]
-    if values.dtype.kind in "iu":
-        return values.astype(str).to_numpy(dtype=object)
-    if values.dtype.kind == "f":
-        _user_ids(frame, table)  # a blank or a fraction is named
-        return values.astype(np.int64).astype(str).to_numpy(dtype=object)
+    if values.dtype.kind in "iuf":  # numbers (a nullable integer column may hold <NA>)
+        ids = _user_ids(frame, table)  # a blank or a fraction is named
+        return ids.astype(str).astype(object)
     text = values.astype("string").str.strip()
     _first_bad(table, "user_id", values, (text.isna() | (text == "")).to_numpy(dtype=bool),
                "user ids must not be blank")  # fmt: skip
-    return text.to_numpy(dtype=object)
+    out = text.to_numpy(dtype=object)
+    # numbers held among text (an object column): 2.0 is the user 2, 2.5 no id
+    number = np.fromiter(map(_is_number, values), dtype=bool, count=len(values))
+    if number.any():
+        numeric = np.full(len(values), np.nan)
+        numeric[number] = pd.to_numeric(values[number]).to_numpy(dtype=np.float64)
+        _first_bad(table, "user_id", values, number & (numeric != np.round(numeric)),
+                   "user ids must be whole numbers or text")  # fmt: skip
+        out[number] = [str(int(v)) for v in values[number]]
+    return out
 
 
 def _user_codes(

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.style
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -244,10 +245,13 @@ def write_figures(by_benchmark: dict[str, list[dict]], out_dir: str | Path) -> l
     out = Path(out_dir)
     written = []
     for spec in FIGURES:
-        figure = spec.draw(by_benchmark.get(spec.benchmark, []))
-        if figure is None:
+        # matplotlib's own defaults, not the caller's (a matplotlibrc, a style, a notebook's
+        # rcParams): the same cards give the same bytes anywhere
+        with matplotlib.style.context("default"):
+            figure = spec.draw(by_benchmark.get(spec.benchmark, []))
+            data = None if figure is None else png_bytes(figure)
+        if data is None:
             continue
-        data = png_bytes(figure)
         path = out / f"{spec.name}.png"
         if path.exists() and path.read_bytes() == data:
             continue

@@ -216,17 +216,24 @@ def small_group_warnings(data: UpliftData, outcome: str, test_fraction: float) -
     """Warnings for control or an arm whose test rows will hold few positive outcomes (its
     Qini / AUUC then rest on a handful of rows) or none (its uplift cannot be measured)."""
     notes = []
-    for name, _, positives in _group_outcomes(data, outcome):
+    for group, (name, _, positives) in zip((0, *data.arms), _group_outcomes(data, outcome),
+                                          strict=True):  # fmt: skip
         expected = positives * test_fraction
         if positives == 0:
             notes.append(
-                f"{name} has no row with {outcome} = 1: its uplift cannot be measured "
-                "(its Qini / AUUC say nothing)"
+                f"{name} has no row with {outcome} = 1: "
+                + (
+                    "the arms' uplift is measured against a control rate of 0 (their Qini / "
+                    "AUUC say little)"
+                    if group == 0
+                    else "its uplift cannot be measured (its Qini / AUUC say nothing)"
+                )
             )
         elif expected < FEW_TEST_POSITIVES:
+            whose = "the arms'" if group == 0 else "its"
             notes.append(
                 f"{name} has {positives:,} row(s) with {outcome} = 1, about {expected:.0f} in "
-                f"each test split: its Qini / AUUC rest on very few rows"
+                f"each test split: {whose} Qini / AUUC rest on very few rows"
             )
     return notes
 

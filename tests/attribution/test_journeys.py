@@ -198,3 +198,26 @@ def test_context_is_indexed_by_text_ids():
     assert j.context["region"].tolist() == [5, 3]
     with pytest.raises(JourneyError, match="context has no row for user_id 'u2'"):
         build_journeys(touch, context=context.loc[["u1"]])
+
+
+def test_numbers_among_text_ids_are_checked_and_written_as_integers():
+    """Before: in a table with text ids, a nullable integer column's missing id became the
+    user '<NA>' (its conversion silently unattributed, its touches a journey of their own),
+    and a number held in an object column was written as '2.0' (so it missed the user 2 of
+    the other table) or kept as the text '2.5'."""
+    touch = pd.DataFrame({"user_id": ["a", "2"], "ts": [10, 20], "channel": ["x", "y"]})
+    nullable = pd.array([2, None], dtype="Int64")
+    with pytest.raises(JourneyError, match=r"conversions row 1, column 'user_id': <NA>"):
+        build_journeys(touch, pd.DataFrame({"user_id": nullable, "ts": [40, 50]}))
+    with pytest.raises(JourneyError, match=r"touchpoints row 1, column 'user_id': <NA>"):
+        build_journeys(
+            pd.DataFrame({"user_id": nullable, "ts": [10, 20], "channel": ["x", "y"]}),
+            pd.DataFrame({"user_id": ["a"], "ts": [40]}),
+        )
+    mixed = pd.DataFrame({"user_id": [2.0, "b"], "ts": [10, 20], "channel": ["x", "y"]})
+    j = build_journeys(mixed, pd.DataFrame({"user_id": [2], "ts": [40]}))
+    assert j.table["user_id"].tolist() == ["2", "b"] and j.table["converted"].tolist() == [1, 0]
+    with pytest.raises(JourneyError, match=r"touchpoints row 0, column 'user_id': 2.5; user ids"):
+        build_journeys(mixed.assign(user_id=[2.5, "b"]))
+    with pytest.raises(JourneyError, match=r"touchpoints row 0, column 'user_id': nan; user ids"):
+        build_journeys(mixed.assign(user_id=[np.nan, "b"]))

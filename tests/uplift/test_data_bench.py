@@ -418,3 +418,23 @@ def test_an_arm_with_few_outcomes_is_named(tmp_path, visits, exit_code, said):
     )  # fmt: skip
     assert result.exit_code == exit_code, result.output
     assert said in " ".join(result.output.split())
+
+
+def test_few_control_outcomes_are_told_as_the_arms_baseline_not_an_uplift_of_control():
+    """Control has no uplift of its own: with no (or few) control outcomes the warning says
+    that the arms' uplift is measured against them (before: 'control has no row with
+    conversion = 1: its uplift cannot be measured', while the arms' Qini were computed)."""
+    from shopml.uplift.bench import small_group_warnings
+    from shopml.uplift.data import UpliftData
+
+    treatment = np.repeat([0, 1], 500)
+    visit = np.zeros(1000)
+    visit[500:600] = 1  # 100 treated visits, none in control
+    data = UpliftData("t", pd.DataFrame({"x": np.zeros(1000)}), treatment, {"visit": visit},
+                      ("visit",), {0: "control", 1: "treated"})  # fmt: skip
+    (note,) = small_group_warnings(data, "visit", 0.3)
+    assert note.startswith("'control' (treatment 0) has no row with visit = 1")
+    assert "its uplift" not in note and "the arms' uplift is measured against" in note
+    visit[:3] = 1
+    (note,) = small_group_warnings(data, "visit", 0.3)
+    assert "its Qini" not in note and "the arms' Qini / AUUC rest on" in note

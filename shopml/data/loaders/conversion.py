@@ -314,12 +314,35 @@ def _encode_features(
 
 
 # ------------------------------------------------------------------------------- CASCADE
+#: first cells that make a CASCADE file's first line a header (the release has none)
+CASCADE_HEADER_CELLS = ("click_time", "click_ts")
+
+
+def _cascade_header_first(path: Path) -> bool:
+    """Whether a CASCADE file's first line is a header, read from that line alone (a file
+    that cannot be read so is left to the reader, which names the problem)."""
+    try:
+        first = pd.read_csv(
+            path, sep="\t", header=None, dtype=str, quoting=3, nrows=1, usecols=[0],
+            encoding="latin-1", skip_blank_lines=False,
+        )  # fmt: skip
+    except (OSError, EOFError, ValueError, pd.errors.EmptyDataError, pd.errors.ParserError):
+        return False
+    cell = str(first.iloc[0, 0]) if len(first) else ""
+    for bom in ("\u00ef\u00bb\u00bf", "\ufeff"):  # a UTF-8 byte order mark read as latin-1
+        cell = cell.removeprefix(bom)
+    return cell.strip().lower() in CASCADE_HEADER_CELLS
+
+
 def _read_cascade_file(
     path: Path, report: LoadReport, sample: float | None = None, sample_seed: int | list[int] = 0
 ) -> pd.DataFrame:
+    # a sample skips a header line before the draw: the draw would otherwise drop it at
+    # random, its rows' labels then one too high and the count of the file's rows one too many
+    header = sample is not None and _cascade_header_first(path)
     df = read_csv(
         path, sep="\t", header=None, dtype=str, dataset="cascade", quoting=3,
-        sample=sample, sample_seed=sample_seed,
+        sample=sample, sample_seed=sample_seed, **({"skiprows": [0]} if header else {}),
     )  # fmt: skip
     sub = report_of(df, path)
     report.blank_rows_dropped += sub.blank_rows_dropped
@@ -327,7 +350,10 @@ def _read_cascade_file(
     report.encoding = report.encoding or sub.encoding
     for note in sub.notes:  # e.g. the sample kept
         report.note(f"{path.name}: {note}")
-    if len(df) and str(df.iloc[0, 0]).strip().lower() in ("click_time", "click_ts"):
+    if header:
+        df.attrs["header_lines"] = 1  # data rows count from the line after the header
+        report.note(f"{path.name}: header line skipped (the release has none)")
+    elif len(df) and str(df.iloc[0, 0]).strip().lower() in CASCADE_HEADER_CELLS:
         attrs = dict(df.attrs)
         df = df.iloc[1:]
         df.index = df.index - 1  # data rows count from the line after the header
