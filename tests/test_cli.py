@@ -58,6 +58,7 @@ def test_simulate_official_format_and_stats_through_loader(tmp_path):
     assert stats["clicks"] == 20_000
     # CASCADE has no user / item ids (the loader sets them to 0): not "1 user, 1 item"
     assert stats["users"] is None and stats["items"] is None
+    assert stats["gmv"] is None  # CASCADE has no amounts: not a GMV of 0
     table = runner.invoke(app, ["data", "stats", str(written[0]), "--dataset", "cascade"])
     assert "users / items —: CASCADE publishes no user/item ids" in table.output
     stats_of = ["data", "stats", str(written[0]), "--json"]

@@ -131,3 +131,14 @@ def test_figures_do_not_depend_on_the_callers_matplotlib_settings(tmp_path):
     settings = {"font.size": 15, "lines.linewidth": 4, "savefig.dpi": 50, "axes.grid": True}
     with matplotlib.rc_context(settings):
         assert not [p for p in write_pages(cards, out) if p.suffix == ".png"]
+
+
+def test_the_leaderboard_of_a_file_without_truth_has_no_bayes_line(tmp_path):
+    import json
+
+    from shopml.report.figures import netcvr_leaderboard
+
+    path = _netcvr_card(tmp_path, 1, 0.77)
+    card = dict(json.loads(path.read_text()), _path=str(path), bayes_limit=None)
+    axes = netcvr_leaderboard([card]).axes[1]
+    assert not [line for line in axes.get_lines() if line.get_linestyle() == "--"]

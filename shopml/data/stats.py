@@ -50,7 +50,7 @@ def data_stats(
             share_pay_after_15min=float((pay_delay[converted] > 900).mean()) if n_conv else None,
             purchases=int(counts.sum()),
             repurchase_share=float((counts[converted] > 1).mean()) if n_conv else None,
-            gmv=float(gmv.sum()),
+            gmv=float(gmv.sum()) if log.spec.meta.get("amounts_known", True) else None,
         )
         if "refund" in kinds:
             refund_delay = log.refund_delay(conv_w, ref_w)

@@ -110,7 +110,8 @@ def subsampled(dataset: dict[str, Any], fraction: float | None, clicks: int) -> 
     if fraction is None:
         return dataset
     sample = {"fraction": fraction, "seed": 0, "clicks": clicks}
-    return {**dataset, "name": f"{dataset['name']}-subsample{fraction:g}", "subsample": sample}
+    share = repr(float(fraction))  # exact: two shares never share a card name
+    return {**dataset, "name": f"{dataset['name']}-subsample{share}", "subsample": sample}
 
 
 def file_dataset(

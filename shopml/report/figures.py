@@ -95,7 +95,8 @@ def netcvr_leaderboard(cards: list[dict]) -> Figure | None:
             axes.errorbar(
                 points.mean(), row, xerr=spread, fmt="D", ms=5, capsize=3, color=_colour(method)
             )
-        truth = [c["bayes_limit"][metric] for c in run if c.get("bayes_limit", {}).get(metric)]
+        limits = [c.get("bayes_limit") or {} for c in run]  # None for a file's run (no truth)
+        truth = [limit[metric] for limit in limits if limit.get(metric) is not None]
         if truth:
             axes.axvline(
                 np.mean(truth),

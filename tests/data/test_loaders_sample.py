@@ -39,3 +39,17 @@ def test_a_sampled_cascade_file_with_a_header_line_counts_and_names_its_data_row
     assert found, str(error.value)
     data_row, line, value = (int(g) for g in found.groups())
     assert data_row == value + 1 and line == data_row + 1  # x0 is data row 1, on line 2
+
+
+def test_a_cascade_log_with_only_user_ids_says_so(tmp_path):
+    path = _cascade(tmp_path / "ids.txt", [str(100 + i) for i in range(20)], header=False)
+    log = load("cascade", path, user_field="feature_3")
+    assert log.spec.meta["ids"] == "user_id from 'feature_3'; no item ids: item_id = 0"
+    assert log.spec.meta["ids_known"] == {"user": True, "item": False}
+
+
+def test_two_shares_of_one_file_never_share_a_card_name():
+    from shopml.report.cards import subsampled
+
+    names = {subsampled({"name": "f"}, share, 10)["name"] for share in (0.1, 0.1000001, 0.10000001)}
+    assert len(names) == 3 and "f-subsample0.1" in names

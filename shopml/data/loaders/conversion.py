@@ -456,11 +456,7 @@ def cascade(
             "conversion_window_s": 3 * DAY,
             "refund_window_s": 3 * DAY,
             "amounts_known": False,
-            "ids": (
-                f"user_id from {user_field!r}, item_id from {item_field!r}"
-                if user_field or item_field
-                else "CASCADE publishes no user/item ids: user_id = item_id = 0"
-            ),
+            "ids": _cascade_ids_note(user_field, item_field),
             "ids_known": {"user": user_field is not None, "item": item_field is not None},
         },
     )
@@ -477,6 +473,16 @@ def cascade(
         ]
     )
     return finish_log(clicks, events, spec, report)
+
+
+def _cascade_ids_note(user_field: str | None, item_field: str | None) -> str:
+    """How a CASCADE log's user / item ids were made (the release publishes none)."""
+    if user_field is None and item_field is None:
+        return "CASCADE publishes no user/item ids: user_id = item_id = 0"
+    return "; ".join(
+        f"{kind}_id from {field!r}" if field is not None else f"no {kind} ids: {kind}_id = 0"
+        for kind, field in (("user", user_field), ("item", item_field))
+    )
 
 
 def _id_from_field(arrays: dict[str, pa.Array], field: str | None, n: int, arg: str) -> np.ndarray:
