@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -234,6 +235,7 @@ class StreamTrainer:
         d: Delivery,
         generator: torch.Generator,
         pretrain: bool = False,
+        bar: Any = None,
     ) -> None:
         n = len(d)
         if n < 2:
@@ -254,6 +256,8 @@ class StreamTrainer:
                 d.row[idx], ts, d.y_cvr[idx], d.y_rfr[idx], d.kind[idx], generator
             )
             self._step(model, opt, batch, pretrain)
+            if bar is not None:
+                bar.update(1)
         self.train_samples += n
         self.train_s += time.perf_counter() - start
 
@@ -276,8 +280,11 @@ class StreamTrainer:
             rows, ts, paid.astype(np.float32), y_rfr, np.zeros(len(rows), np.int8), ("complete",)
         )
 
-    def pretrain(self, model: torch.nn.Module, generator: torch.Generator) -> None:
-        """Train on the pre-training part with complete labels."""
+    def pretrain(
+        self, model: torch.nn.Module, generator: torch.Generator, progress: bool = False
+    ) -> None:
+        """Train on the pre-training part with complete labels (with ``progress``, a bar over
+        its batches: tqdm on a terminal, a line every 30 s in a log, none for a short one)."""
         d = self.pretrain_delivery()
         if len(d) < 2 and self.cfg.pretrain_epochs > 0:
             raise ValueError(
@@ -288,8 +295,18 @@ class StreamTrainer:
         opt = torch.optim.Adam(
             model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay
         )
-        for _ in range(self.cfg.pretrain_epochs):
-            self._train_samples(model, opt, d, generator, pretrain=True)
+        epochs = self.cfg.pretrain_epochs
+        bar = progress_bar(
+            total=epochs * -(-len(d) // self.cfg.batch_size),  # ceil: batches per epoch
+            desc=f"{self.method.name} pre-training ({epochs} epoch(s))",
+            unit="batches",
+            leave=False,
+            silent_if_short=True,
+            disable=not progress,
+        )
+        with bar:
+            for _ in range(epochs):
+                self._train_samples(model, opt, d, generator, pretrain=True, bar=bar)
 
 
 @torch.no_grad()
@@ -416,7 +433,7 @@ def run_stream(
         if pretrained_cache is not None and key in pretrained_cache:
             model.load_state_dict(pretrained_cache[key])
         else:
-            trainer.pretrain(model, generator)
+            trainer.pretrain(model, generator, progress=progress)
             if pretrained_cache is not None:
                 pretrained_cache[key] = copy.deepcopy(model.state_dict())
         generator.manual_seed(config.seed + 1)  # streaming randomness independent of caching

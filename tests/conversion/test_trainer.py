@@ -187,3 +187,19 @@ def test_hide_fields_zeroes_the_named_fields_in_features_and_tensor():
     np.testing.assert_array_equal(data.x.numpy(), data.features)
     with pytest.raises(ValueError, match="'nope' is not a categorical field"):
         data.hide_fields(names, ["nope"])
+
+
+def test_pre_training_shows_its_progress_in_a_log_file(small_world, capsys, monkeypatch):
+    """A long pre-training part prints its own progress lines (here every batch); a quiet run
+    prints none."""
+    import shopml.progress
+
+    _, config, data = small_world
+    run_stream(get_method("pretrained", config.model), data, config, progress=False)
+    assert "pre-training" not in capsys.readouterr().err
+    monkeypatch.setattr(shopml.progress, "INTERVAL_S", 0.0)
+    run_stream(get_method("pretrained", config.model), data, config, progress=True)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "pre-training" in line]
+    epochs = config.model.pretrain_epochs
+    assert lines and lines[-1].startswith(f"pretrained pre-training ({epochs} epoch(s)): ")
+    assert "\r" not in "".join(lines)
