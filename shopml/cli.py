@@ -190,6 +190,8 @@ def data_stats_command(
         if dataset not in SAMPLED_LOADERS:
             loaders = " or ".join(SAMPLED_LOADERS)
             raise _fail(f"--sample reads a release file with --dataset {loaders}")
+    if dataset and not as_json:  # a release file can take minutes to read
+        console.print(f"reading {path} with the {dataset} loader ...", soft_wrap=True)
     try:
         extra = {"sample": sample} if sample is not None else {}
         log = load(dataset, path, **extra) if dataset else EventLog.open(path)
