@@ -61,6 +61,7 @@ def test_report_draws_each_figure_once_and_again_only_when_its_cards_change(tmp_
     written = write_pages(cards, out)
     drawn = sorted(p.name for p in written if p.suffix == ".png")
     assert drawn == ["netcvr_leaderboard.png", "oracle_gap.png", "uplift_pehe_vs_s_learner.png"]
+    # no drift-ablation cards here: that figure is not drawn
     assert all((figures / name).read_bytes().startswith(b"\x89PNG") for name in drawn)
     before = {name: (figures / name).read_bytes() for name in drawn}
     assert not [p for p in write_pages(cards, out) if p.suffix == ".png"]  # same cards, same bytes
@@ -142,3 +143,27 @@ def test_the_leaderboard_of_a_file_without_truth_has_no_bayes_line(tmp_path):
     card = dict(json.loads(path.read_text()), _path=str(path), bayes_limit=None)
     axes = netcvr_leaderboard([card]).axes[1]
     assert not [line for line in axes.get_lines() if line.get_linestyle() == "--"]
+
+
+def test_the_drift_figure_pairs_each_method_with_bdl_on_its_world(tmp_path):
+    import json
+
+    paths = []
+    for drift, seed, bdl, tesla in (
+        (0.35, 1, 0.70, 0.71),
+        (0.35, 2, 0.72, 0.75),
+        (0.7, 1, 0.70, 0.74),
+    ):
+        results = [
+            {"method": m, "metrics": {"netcvr_auc": v}} for m, v in (("bdl", bdl), ("tesla", tesla))
+        ]
+        name = f"netcvr_ablation_drift-cascade_drift_sd_{drift}_-300000-quick-seed{seed}"
+        paths.append(write_card("netcvr_ablation_drift", {"name": "c"}, seed, {}, results,
+                                out_dir=tmp_path, name=name))  # fmt: skip
+    cards = [dict(json.loads(p.read_text()), _path=str(p)) for p in paths]
+    from shopml.report.figures import drift_against_bdl
+
+    axes = drift_against_bdl(cards).axes[0]
+    (tesla,) = [bars.lines[0] for bars in axes.containers if bars.get_label() == "tesla"]
+    assert list(tesla.get_xdata()) == [0.35, 0.7]
+    assert list(tesla.get_ydata()) == pytest.approx([0.02, 0.04])  # mean of 0.01 and 0.03; 0.04
