@@ -129,7 +129,7 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, np.ndarray | N
         else:
             from shopml.data import load
 
-            log = load("cascade", path, **({"sample": spec.sample} if spec.sample else {}))
+            log = load("cascade", path, sample=spec.sample)
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000

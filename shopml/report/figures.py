@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from shopml.report.pages import pinned
 from shopml.report.paired import paired_differences
 
 REFERENCE_METHODS = ("pretrained", "oracle", "bdl")
@@ -74,7 +75,7 @@ def _colour(method: str) -> str:
 def netcvr_leaderboard(cards: list[dict]) -> Figure | None:
     """CVR and NetCVR AUC of every method of the 2M-click run, seeds as dots, mean ± std as a
     bar, and the truth's AUC (the Bayes limit) as a dashed line."""
-    run = [c for c in cards if re.fullmatch(re.escape(NETCVR_RUN) + r"-seed\d+", _stem(c))]
+    run = [c for c in cards if pinned(c, NETCVR_RUN)]
     if not run:
         return None
     netcvr = _method_values(run, "netcvr_auc")

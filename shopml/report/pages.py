@@ -129,7 +129,7 @@ _MARKED = re.compile(
 )
 
 
-def _pinned(card: dict, stem: str) -> bool:
+def pinned(card: dict, stem: str) -> bool:
     """Whether the card's file is ``<stem>-seed<N>.json``."""
     return re.fullmatch(re.escape(stem) + r"-seed\d+", Path(card["_path"]).stem) is not None
 
@@ -149,7 +149,7 @@ def fill_marked_sections(doc: Path, by_benchmark: dict[str, list[dict]]) -> bool
         only = match.group(4).split(",") if match.group(4) else None
         selector = match.group(3) or ""
         if selector.startswith("~"):  # NAME~STEM: the cards STEM-seed<N>.json
-            cards = [c for c in cards if _pinned(c, selector[1:])]
+            cards = [c for c in cards if pinned(c, selector[1:])]
             if not cards:
                 return match.group(0)
         keys = [dataset_key(cards[-1])]

@@ -200,14 +200,15 @@ def check_missing_values(data: UpliftData, names: list[str], factories: dict) ->
 FEW_TEST_POSITIVES = 20
 
 
-def _group_outcomes(data: UpliftData, outcome: str) -> list[tuple[str, int, int]]:
-    """(name, rows with outcome 0, rows with outcome 1) of control and of every arm."""
+def _group_outcomes(data: UpliftData, outcome: str) -> list[tuple[int, str, int, int]]:
+    """(treatment code, name, rows with outcome 0, rows with outcome 1) of control and of
+    every arm."""
     y = data.labels[outcome]
     out = []
     for group in (0, *data.arms):
         in_group = data.treatment == group
         name = data.arm_names.get(group, "control" if group == 0 else f"arm {group}")
-        out.append((f"{name!r} (treatment {group})", int((y[in_group] == 0).sum()),
+        out.append((group, f"{name!r} (treatment {group})", int((y[in_group] == 0).sum()),
                     int((y[in_group] == 1).sum())))  # fmt: skip
     return out
 
@@ -216,8 +217,7 @@ def small_group_warnings(data: UpliftData, outcome: str, test_fraction: float) -
     """Warnings for control or an arm whose test rows will hold few positive outcomes (its
     Qini / AUUC then rest on a handful of rows) or none (its uplift cannot be measured)."""
     notes = []
-    for group, (name, _, positives) in zip((0, *data.arms), _group_outcomes(data, outcome),
-                                          strict=True):  # fmt: skip
+    for group, name, _, positives in _group_outcomes(data, outcome):
         expected = positives * test_fraction
         if positives == 0:
             notes.append(
@@ -243,7 +243,7 @@ def split(data: UpliftData, outcome: str, test_fraction: float, seed: int) -> tu
     of an outcome value (which cannot be both trained and tested on) is a ValueError."""
     from sklearn.model_selection import train_test_split
 
-    for name, negatives, positives in _group_outcomes(data, outcome):
+    for _, name, negatives, positives in _group_outcomes(data, outcome):
         for value, count in ((0, negatives), (1, positives)):
             if count == 1:
                 raise ValueError(

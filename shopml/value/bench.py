@@ -131,7 +131,7 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
         else:
             from shopml.data import load
 
-            log = load("trace", path, **({"sample": spec.sample} if spec.sample else {}))
+            log = load("trace", path, sample=spec.sample)
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
