@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shopml.data.eventlog import NO_EVENT, EventLog
 
@@ -35,6 +35,21 @@ class Windows(BaseModel):
     refund_attribution_s: int = Field(default=3 * DAY, gt=0)
     conversion_observation_s: int = Field(default=900, ge=0)
     refund_observation_s: int = Field(default=900, ge=0)
+
+    @model_validator(mode="after")
+    def _observation_within_attribution(self) -> Windows:
+        """An observation window longer than its attribution window waits past every label."""
+        for stage in ("conversion", "refund"):
+            observe = getattr(self, f"{stage}_observation_s")
+            attribute = getattr(self, f"{stage}_attribution_s")
+            if observe > attribute:
+                raise ValueError(
+                    f"{stage}_observation_s ({observe} s) is longer than "
+                    f"{stage}_attribution_s ({attribute} s): no {stage} label arrives after "
+                    f"its attribution window, so give an observation window of at most "
+                    f"{attribute} s"
+                )
+        return self
 
     @property
     def leakage_gap_s(self) -> int:

@@ -27,6 +27,15 @@ def test_a_misspelt_setting_is_refused_not_ignored(model, typo):
         model(**typo)
 
 
+@pytest.mark.parametrize("stage", ["conversion", "refund"])
+def test_an_observation_window_past_its_attribution_window_is_refused(stage):
+    """Waiting longer than the attribution window waits past every label: a wrong setting."""
+    windows = {f"{stage}_attribution_s": 3600, f"{stage}_observation_s": 3601}
+    with pytest.raises(ValidationError, match=f"{stage}_observation_s .3601 s. is longer"):
+        Windows(**windows)
+    Windows(**{**windows, f"{stage}_observation_s": 3600})  # equal is allowed: no label is late
+
+
 @pytest.mark.parametrize("field", ["pretrain_days", "stream_days"])
 def test_stream_days_must_be_finite(field):
     with pytest.raises(ValidationError, match=field):

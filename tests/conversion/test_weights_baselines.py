@@ -54,7 +54,12 @@ def method_kinds(method) -> tuple[str, ...]:
     """Kind names of a method's delivery (from a one-click delivery)."""
     tl = Timeline(np.array([10]), np.array([11]), np.array([12]))
     split = StreamSplit(0, 0, 0, 1000, 100)
-    windows = Windows(conversion_attribution_s=100, refund_attribution_s=100)
+    windows = Windows(
+        conversion_attribution_s=100,
+        refund_attribution_s=100,
+        conversion_observation_s=50,
+        refund_observation_s=50,
+    )
     return method.deliver(tl, windows, split).kinds
 
 
@@ -306,7 +311,12 @@ def test_pay_late_needs_pretraining_conversions():
         pay_late_survival(
             np.zeros((2, 1), np.int64),
             tl,
-            Windows(conversion_attribution_s=100, refund_attribution_s=100),
+            Windows(
+                conversion_attribution_s=100,
+                refund_attribution_s=100,
+                conversion_observation_s=50,
+                refund_observation_s=50,
+            ),
             StreamSplit(0, 50, 50, 100, 10),
             {},
         )
