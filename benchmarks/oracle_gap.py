@@ -48,7 +48,7 @@ def oracle_gap(
     data.hide_fields([f.name for f in log.spec.by_kind("categorical")], blank)
     if blank:  # a different model input: keep its card apart from the plain world's
         dataset = {**dataset, "name": f"{dataset['name']}[blank={','.join(blank)}]"}
-    arch = {k: model[k] for k in ("embed_dim", "hidden") if k in model}
+    arch = {k: model[k] for k in ("embed_dim", "hidden", "fm") if k in model}
     if arch:  # a different network: its own table too
         tag = ",".join(f"{k}={v}" for k, v in arch.items()).replace(" ", "")
         dataset = {**dataset, "name": f"{dataset['name']}[{tag}]"}
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stream-lr", type=float, default=3e-4)
     parser.add_argument("--embed-dim", type=int, default=None, help="network width (default 8)")
     parser.add_argument("--hidden", default=None, help="MLP sizes, e.g. 256,256,128")
+    parser.add_argument("--fm", action="store_true", help="DeepFM towers (ModelConfig.fm)")
     parser.add_argument(
         "--preset-param",
         action="append",
@@ -92,6 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.hidden is not None:
         model["hidden"] = [int(h) for h in args.hidden.split(",") if h]
         sizes_tag += "-hidden" + "_".join(str(h) for h in model["hidden"])
+    if args.fm:
+        model["fm"] = True
+        sizes_tag += "-fm"
     try:
         params = parse_preset_params(args.preset_param, numbers_only=True)
     except ValueError as exc:

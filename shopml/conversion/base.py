@@ -22,7 +22,7 @@ from torch import nn
 from shopml.conversion.option_checks import OptionCheck
 from shopml.conversion.stream import MASKED, Delivery, StreamSplit
 from shopml.conversion.timeline import Timeline, Windows
-from shopml.nn import MLP, FieldEmbedding
+from shopml.nn import MLP, FieldEmbedding, FMInteraction
 
 
 class ModelConfig(BaseModel):
@@ -44,6 +44,10 @@ class ModelConfig(BaseModel):
     batch_size: int = Field(default=512, gt=0)
     pretrain_epochs: int = Field(default=2, ge=0)  # 0 = no pre-training
     weight_decay: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    # True: each DualTower is a DeepFM (a weight per code and the pairwise factorization-machine
+    # term added to the MLP's logit). Left out of dumps when False, so the configs of cards
+    # written before the option existed still compare equal.
+    fm: bool = Field(default=False, exclude_if=lambda on: not on)
 
 
 @dataclass
@@ -67,7 +71,9 @@ class Batch:
 
 
 class DualTower(nn.Module):
-    """Separate embedding + MLP towers for CVR and RFR (the baselines' shared architecture)."""
+    """Separate embedding + MLP towers for CVR and RFR (the baselines' shared architecture);
+    with ``config.fm`` each tower is a DeepFM: MLP logit + FM (a weight per code and the
+    pairwise term of the MLP's embeddings; Guo et al., IJCAI 2017, arXiv 1703.04247, eq. 1-3)."""
 
     def __init__(
         self, cardinalities: Sequence[int], config: ModelConfig, extra_heads: int = 0
@@ -77,11 +83,21 @@ class DualTower(nn.Module):
         self.emb_rfr = FieldEmbedding(cardinalities, config.embed_dim)
         self.cvr = MLP(self.emb_cvr.out_dim, config.hidden, 1 + extra_heads)
         self.rfr = MLP(self.emb_rfr.out_dim, config.hidden, 1)
+        self.fm = FMInteraction() if config.fm else None
+        if config.fm:  # DeepFM's first-order part: one weight per code, per tower
+            self.wide_cvr = FieldEmbedding(cardinalities, 1)
+            self.wide_rfr = FieldEmbedding(cardinalities, 1)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """x [B, F] -> {"cvr_logit", "rfr_logit", and "cvr_extra" [B, k] if extra heads}."""
-        cvr = self.cvr(self.emb_cvr(x).flatten(1))
-        out = {"cvr_logit": cvr[:, 0], "rfr_logit": self.rfr(self.emb_rfr(x).flatten(1))[:, 0]}
+        emb_cvr, emb_rfr = self.emb_cvr(x), self.emb_rfr(x)
+        cvr = self.cvr(emb_cvr.flatten(1))
+        rfr = self.rfr(emb_rfr.flatten(1))[:, 0]
+        cvr_logit = cvr[:, 0]
+        if self.fm is not None:
+            cvr_logit = cvr_logit + self.fm(emb_cvr) + self.wide_cvr(x).sum((1, 2))
+            rfr = rfr + self.fm(emb_rfr) + self.wide_rfr(x).sum((1, 2))
+        out = {"cvr_logit": cvr_logit, "rfr_logit": rfr}
         if cvr.shape[1] > 1:
             out["cvr_extra"] = cvr[:, 1:]
         return out

@@ -337,10 +337,11 @@ def build_model(method: StreamMethod, data: StreamData, seed: int) -> torch.nn.M
 
 
 def pretrain_key(method: StreamMethod, model: torch.nn.Module) -> tuple:
-    """Methods with equal keys (network shapes + pre-training loss) share a pre-trained state."""
+    """Methods with equal keys (network structure and shapes + pre-training loss) share a
+    pre-trained state; the structure tells apart modules without weights (an FM term)."""
     shapes = tuple((k, tuple(v.shape)) for k, v in model.state_dict().items())
     options = json.dumps(method.options, sort_keys=True, default=str)
-    return (type(model).__name__, shapes, type(method).pretrain_loss.__qualname__, options)
+    return (repr(model), shapes, type(method).pretrain_loss.__qualname__, options)
 
 
 def _atomic_save(obj: dict, path: Path) -> None:

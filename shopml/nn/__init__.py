@@ -1,5 +1,5 @@
-"""Shared neural-network layers: field embeddings, MLPs, expert/gate blocks."""
+"""Shared neural-network layers: field embeddings, MLPs, factorization-machine terms."""
 
-from shopml.nn.layers import MLP, FieldEmbedding
+from shopml.nn.layers import MLP, FieldEmbedding, FMInteraction
 
-__all__ = ["MLP", "FieldEmbedding"]
+__all__ = ["MLP", "FMInteraction", "FieldEmbedding"]

@@ -1,4 +1,5 @@
-"""Shared layers: one embedding table for many categorical fields, and an MLP.
+"""Shared layers: one embedding table for many categorical fields, an MLP, and a
+factorization-machine interaction.
 
 The MLP follows the implementation details of TESLA (arXiv 2601.19965, App.
 D.5): fully connected layers each followed by BatchNorm and LeakyReLU. The
@@ -65,3 +66,20 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x [B, in_dim] -> [B, out_dim]."""
         return self.net(x)
+
+
+class FMInteraction(nn.Module):
+    """Second-order factorization-machine term over field embeddings (Rendle, "Factorization
+    Machines", ICDM 2010, eq. 1 and its O(F·k) form, lemma 3.1): for embeddings v_f of the F
+    fields, sum over field pairs f < g of <v_f, v_g> = ½ Σ_d [(Σ_f v_fd)² − Σ_f v_fd²].
+
+    Added to an MLP's logit it gives the DeepFM network (Guo et al., IJCAI 2017, arXiv
+    1703.04247, eq. 1), whose FM part and MLP share one embedding table.
+    """
+
+    def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        """emb [B, F, dim] -> [B] sum of the pairwise inner products of the F embeddings."""
+        if emb.dim() != 3:
+            raise ValueError(f"expected embeddings of shape [B, F, dim], got {tuple(emb.shape)}")
+        total = emb.sum(dim=1)
+        return 0.5 * (total.square() - emb.square().sum(dim=1)).sum(dim=1)
