@@ -37,8 +37,9 @@ def _uplift_card(out, seed, efin_pehe, state=0):
     return write_card("uplift", dataset, seed, config, results, out_dir=out, name=name)
 
 
-def _gap_card(out, clicks, oracle_auc, no_drift=False):
+def _gap_card(out, clicks, oracle_auc, no_drift=False, fm=False):
     stem = "cascade-drift_sd0-global_drift_sd0-refund_drift_sd0" if no_drift else "cascade"
+    stem += "-fm" if fm else ""
     return write_card(
         "oracle_gap",
         {"name": stem, "preset": "cascade", "clicks": clicks},
@@ -82,6 +83,8 @@ def test_oracle_gap_figure_plots_truth_minus_oracle_per_size(tmp_path):
         _gap_card(tmp_path, 2_000_000, 0.77),
         _gap_card(tmp_path, 4_000_000, 0.78),
         _gap_card(tmp_path, 2_000_000, 0.775, no_drift=True),
+        _gap_card(tmp_path, 4_000_000, 0.79, fm=True),
+        _gap_card(tmp_path, 2_000_000, 0.78, fm=True),
     ]
     import json
 
@@ -92,6 +95,9 @@ def test_oracle_gap_figure_plots_truth_minus_oracle_per_size(tmp_path):
     assert list(preset.get_xdata()) == [2_000_000, 4_000_000]
     assert list(preset.get_ydata()) == pytest.approx([0.03, 0.02])
     assert list(by_label["no drift"].get_ydata()) == pytest.approx([0.025])
+    deep_fm = by_label["the preset, DeepFM towers (--fm)"]
+    assert list(deep_fm.get_xdata()) == [2_000_000, 4_000_000]
+    assert list(deep_fm.get_ydata()) == pytest.approx([0.02, 0.01])
 
 
 def test_uplift_figure_pools_initialisations_as_the_paired_comparison_does(tmp_path):

@@ -121,29 +121,32 @@ def netcvr_leaderboard(cards: list[dict]) -> Figure | None:
 
 
 _ORACLE_GAP = re.compile(
-    r"oracle_gap-cascade-(?:(drift_sd0-global_drift_sd0-refund_drift_sd0)-)?"
-    r"(\d+)-seed\d+"
+    r"oracle_gap-cascade-(?:(drift_sd0-global_drift_sd0-refund_drift_sd0|fm)-)?(\d+)-seed\d+"
 )
+_ORACLE_GAP_SERIES = {
+    None: "the preset (with drift)",
+    "fm": "the preset, DeepFM towers (--fm)",
+    "drift_sd0-global_drift_sd0-refund_drift_sd0": "no drift",
+}
 
 
 def oracle_gap_by_size(cards: list[dict]) -> Figure | None:
     """The Oracle's NetCVR AUC below the truth's against the log's size (log scale), with
-    drift and without, beside the acceptance target of 0.01."""
+    drift and without, and with DeepFM towers, beside the acceptance target of 0.01."""
     series: dict[str, list[tuple[int, float]]] = {}
     for card in cards:
         match = _ORACLE_GAP.fullmatch(_stem(card))
         oracle = _method_values([card], "netcvr_auc").get("oracle")
         truth = (card.get("bayes_limit") or {}).get("netcvr_auc")
         if match and oracle and truth is not None:
-            label = "no drift" if match.group(1) else "the preset (with drift)"
+            label = _ORACLE_GAP_SERIES[match.group(1)]
             series.setdefault(label, []).append((int(match.group(2)), truth - oracle[0]))
     if not series:
         return None
     figure = _new_figure(6.5, 4)
     axes = figure.add_subplot()
-    for label, points in sorted(
-        series.items(), key=lambda item: item[0] != "the preset (with drift)"
-    ):
+    order = list(_ORACLE_GAP_SERIES.values())
+    for label, points in sorted(series.items(), key=lambda item: order.index(item[0])):
         clicks, gaps = zip(*sorted(points), strict=True)
         axes.plot(clicks, gaps, "o-" if len(points) > 1 else "s", label=label)
         for x, y in zip(clicks, gaps, strict=True):
