@@ -19,6 +19,7 @@ Click-Through Rate Prediction Models", CIKM 2022, arXiv 2209.06053): with 4 epoc
 Oracle's NetCVR AUC fell from 0.76 to 0.72.
 
     python benchmarks/oracle_gap.py --sizes 2000000,4000000,8000000,16000000 --seed 1 --card
+    python benchmarks/oracle_gap.py --sizes 2000000,8000000 --seed 1 --fm --card   # DeepFM towers
 
 Memory: about 1.1 GB per million clicks at the peak of simulation (16M clicks: ~18 GB).
 """

@@ -137,6 +137,11 @@ class StreamMethod:
                 f"got {type(config).__name__}"
             )
         self.config = config or ModelConfig()
+        if self.config.fm and type(self).build_model is not StreamMethod.build_model:
+            raise ValueError(
+                f"{label}: ModelConfig(fm=True) makes the baselines' DualTower a DeepFM; "
+                f"{label} builds its own network, which has no FM option"
+            )
         checks = self.all_option_checks()
         unknown = sorted(set(options) - set(checks))
         if unknown:

@@ -63,3 +63,16 @@ def test_fm_is_dumped_only_when_on():
     """Cards written before the option existed hold configs without it: they still compare."""
     assert "fm" not in ModelConfig().model_dump()
     assert ModelConfig.model_validate(ModelConfig(fm=True).model_dump()).fm is True
+
+
+@pytest.mark.parametrize("name", ["tesla", "ecad", "ecad_stream"])
+def test_methods_with_their_own_network_refuse_fm(name):
+    """fm=True would otherwise be dropped without a word by TESLA's and ECAD's networks."""
+    with pytest.raises(ValueError, match=f"{name}: ModelConfig.fm=True. makes the baselines"):
+        get_method(name, ModelConfig(fm=True))
+
+
+@pytest.mark.parametrize("name", ["pretrained", "bdl", "fnw", "esdfm", "defer", "defuse", "ddfm"])
+def test_every_dual_tower_method_builds_deep_fm_towers(name):
+    model = get_method(name, ModelConfig(fm=True)).build_model([4, 2, 3])
+    assert isinstance(model, DualTower) and model.fm is not None
