@@ -37,9 +37,10 @@ def _uplift_card(out, seed, efin_pehe, state=0):
     return write_card("uplift", dataset, seed, config, results, out_dir=out, name=name)
 
 
-def _gap_card(out, clicks, oracle_auc, no_drift=False, fm=False):
+def _gap_card(out, clicks, oracle_auc, no_drift=False, fm=False, blank=False):
     stem = "cascade-drift_sd0-global_drift_sd0-refund_drift_sd0" if no_drift else "cascade"
     stem += "-fm" if fm else ""
+    stem += "-blank_u_1-blank_i_2" if blank else ""
     return write_card(
         "oracle_gap",
         {"name": stem, "preset": "cascade", "clicks": clicks},
@@ -85,6 +86,7 @@ def test_oracle_gap_figure_plots_truth_minus_oracle_per_size(tmp_path):
         _gap_card(tmp_path, 2_000_000, 0.775, no_drift=True),
         _gap_card(tmp_path, 4_000_000, 0.79, fm=True),
         _gap_card(tmp_path, 2_000_000, 0.78, fm=True),
+        _gap_card(tmp_path, 2_000_000, 0.785, blank=True),
     ]
     import json
 
@@ -98,6 +100,26 @@ def test_oracle_gap_figure_plots_truth_minus_oracle_per_size(tmp_path):
     deep_fm = by_label["the preset, DeepFM towers (--fm)"]
     assert list(deep_fm.get_xdata()) == [2_000_000, 4_000_000]
     assert list(deep_fm.get_ydata()) == pytest.approx([0.02, 0.01])
+    hidden = by_label["the preset, hashed ids hidden (--blank u_1,i_2)"]
+    assert list(hidden.get_ydata()) == pytest.approx([0.015])
+
+
+def test_oracle_gap_values_at_one_size_are_written_apart(tmp_path):
+    import json
+
+    cards = [
+        _gap_card(tmp_path, 2_000_000, 0.7800),
+        _gap_card(tmp_path, 2_000_000, 0.7801, fm=True),
+        _gap_card(tmp_path, 2_000_000, 0.7802, blank=True),
+    ]
+    loaded = [dict(json.loads(p.read_text()), _path=str(p)) for p in cards]
+    figure = oracle_gap_by_size(loaded)
+    axes = figure.axes[0]
+    texts = {t.get_text(): t for t in axes.texts}
+    assert set(texts) == {"0.0200", "0.0199", "0.0198"}
+    heights = sorted(t.get_window_extent(figure.canvas.get_renderer()).y0 for t in texts.values())
+    gaps_in_points = [(b - a) * 72 / figure.dpi for a, b in zip(heights, heights[1:])]
+    assert min(gaps_in_points) >= 8.9
 
 
 def test_uplift_figure_pools_initialisations_as_the_paired_comparison_does(tmp_path):

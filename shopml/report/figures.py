@@ -121,18 +121,21 @@ def netcvr_leaderboard(cards: list[dict]) -> Figure | None:
 
 
 _ORACLE_GAP = re.compile(
-    r"oracle_gap-cascade-(?:(drift_sd0-global_drift_sd0-refund_drift_sd0|fm)-)?(\d+)-seed\d+"
+    r"oracle_gap-cascade-(?:(drift_sd0-global_drift_sd0-refund_drift_sd0|fm|blank_u_1-blank_i_2)-)?"
+    r"(\d+)-seed\d+"
 )
 _ORACLE_GAP_SERIES = {
     None: "the preset (with drift)",
     "fm": "the preset, DeepFM towers (--fm)",
+    "blank_u_1-blank_i_2": "the preset, hashed ids hidden (--blank u_1,i_2)",
     "drift_sd0-global_drift_sd0-refund_drift_sd0": "no drift",
 }
 
 
 def oracle_gap_by_size(cards: list[dict]) -> Figure | None:
     """The Oracle's NetCVR AUC below the truth's against the log's size (log scale), with
-    drift and without, and with DeepFM towers, beside the acceptance target of 0.01."""
+    drift and without, with DeepFM towers and with the hashed ids hidden, beside the
+    acceptance target of 0.01."""
     series: dict[str, list[tuple[int, float]]] = {}
     for card in cards:
         match = _ORACLE_GAP.fullmatch(_stem(card))
@@ -146,11 +149,11 @@ def oracle_gap_by_size(cards: list[dict]) -> Figure | None:
     figure = _new_figure(6.5, 4)
     axes = figure.add_subplot()
     order = list(_ORACLE_GAP_SERIES.values())
+    labelled = []
     for label, points in sorted(series.items(), key=lambda item: order.index(item[0])):
         clicks, gaps = zip(*sorted(points), strict=True)
-        axes.plot(clicks, gaps, "o-" if len(points) > 1 else "s", label=label)
-        for x, y in zip(clicks, gaps, strict=True):
-            axes.annotate(f"{y:.4f}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+        (line,) = axes.plot(clicks, gaps, "o-" if len(points) > 1 else "s", label=label)
+        labelled += [(x, y, line.get_color()) for x, y in zip(clicks, gaps, strict=True)]
     axes.axhline(
         GAP_TARGET,
         color="black",
@@ -161,6 +164,7 @@ def oracle_gap_by_size(cards: list[dict]) -> Figure | None:
     axes.set_xscale("log")
     sizes = sorted({x for points in series.values() for x, _ in points})
     axes.set_xticks(sizes, [f"{x / 1e6:g}M" for x in sizes])
+    axes.set_xlim(sizes[0] / 1.15, sizes[-1] * 1.4)  # room for the values right of the points
     axes.minorticks_off()
     axes.set_ylim(0, None)
     axes.set_xlabel("clicks in the simulated log (seed 1)")
@@ -169,7 +173,31 @@ def oracle_gap_by_size(cards: list[dict]) -> Figure | None:
     axes.legend(fontsize=8)
     axes.grid(alpha=0.3)
     figure.tight_layout()
+    _annotate_apart(axes, labelled)
     return figure
+
+
+def _annotate_apart(axes, points: list[tuple[float, float, str]], spacing: float = 9.0) -> None:
+    """Write each point's value beside it in its colour, the labels of points at the same x
+    pushed down so that they stay `spacing` typographic points apart."""
+    to_points = 72.0 / axes.figure.dpi
+    for x in sorted({x for x, _, _ in points}):
+        column = sorted((p for p in points if p[0] == x), key=lambda p: -p[1])
+        last = None
+        for _, y, colour in column:
+            at = axes.transData.transform((x, y))[1] * to_points
+            wanted = at + 4 if last is None else min(at + 4, last - spacing)
+            axes.annotate(
+                f"{y:.4f}",
+                (x, y),
+                textcoords="offset points",
+                xytext=(5, wanted - at),
+                fontsize=8,
+                color=colour,
+                va="bottom",
+                bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
+            last = wanted
 
 
 def uplift_pehe_against_s_learner(cards: list[dict]) -> Figure | None:
