@@ -105,6 +105,7 @@ def test_oracle_gap_figure_plots_truth_minus_oracle_per_size(tmp_path):
 
 
 def test_oracle_gap_values_at_one_size_are_written_apart(tmp_path):
+    import itertools
     import json
 
     cards = [
@@ -118,7 +119,7 @@ def test_oracle_gap_values_at_one_size_are_written_apart(tmp_path):
     texts = {t.get_text(): t for t in axes.texts}
     assert set(texts) == {"0.0200", "0.0199", "0.0198"}
     heights = sorted(t.get_window_extent(figure.canvas.get_renderer()).y0 for t in texts.values())
-    gaps_in_points = [(b - a) * 72 / figure.dpi for a, b in zip(heights, heights[1:])]
+    gaps_in_points = [(b - a) * 72 / figure.dpi for a, b in itertools.pairwise(heights)]
     assert min(gaps_in_points) >= 8.9
 
 
