@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shopml.report.cards import write_card
+from shopml.report.cards import read_cards, write_card
 from shopml.report.figures import FIGURES, oracle_gap_by_size, uplift_pehe_against_s_learner
 from shopml.report.pages import write_pages
 from shopml.report.paired import paired_differences
@@ -80,18 +80,13 @@ def test_no_figure_without_its_cards(tmp_path):
 
 
 def test_oracle_gap_figure_plots_truth_minus_oracle_per_size(tmp_path):
-    cards = [
-        _gap_card(tmp_path, 2_000_000, 0.77),
-        _gap_card(tmp_path, 4_000_000, 0.78),
-        _gap_card(tmp_path, 2_000_000, 0.775, no_drift=True),
-        _gap_card(tmp_path, 4_000_000, 0.79, fm=True),
-        _gap_card(tmp_path, 2_000_000, 0.78, fm=True),
-        _gap_card(tmp_path, 2_000_000, 0.785, blank=True),
-    ]
-    import json
-
-    loaded = [dict(json.loads(p.read_text()), _path=str(p)) for p in cards]
-    axes = oracle_gap_by_size(loaded).axes[0]
+    _gap_card(tmp_path, 2_000_000, 0.77)
+    _gap_card(tmp_path, 4_000_000, 0.78)
+    _gap_card(tmp_path, 2_000_000, 0.775, no_drift=True)
+    _gap_card(tmp_path, 4_000_000, 0.79, fm=True)
+    _gap_card(tmp_path, 2_000_000, 0.78, fm=True)
+    _gap_card(tmp_path, 2_000_000, 0.785, blank=True)
+    axes = oracle_gap_by_size(read_cards(directory=tmp_path)).axes[0]
     by_label = {line.get_label(): line for line in axes.get_lines()}
     preset = by_label["the preset (with drift)"]
     assert list(preset.get_xdata()) == [2_000_000, 4_000_000]
@@ -106,15 +101,11 @@ def test_oracle_gap_figure_plots_truth_minus_oracle_per_size(tmp_path):
 
 def test_oracle_gap_values_at_one_size_are_written_apart(tmp_path):
     import itertools
-    import json
 
-    cards = [
-        _gap_card(tmp_path, 2_000_000, 0.7800),
-        _gap_card(tmp_path, 2_000_000, 0.7801, fm=True),
-        _gap_card(tmp_path, 2_000_000, 0.7802, blank=True),
-    ]
-    loaded = [dict(json.loads(p.read_text()), _path=str(p)) for p in cards]
-    figure = oracle_gap_by_size(loaded)
+    _gap_card(tmp_path, 2_000_000, 0.7800)
+    _gap_card(tmp_path, 2_000_000, 0.7801, fm=True)
+    _gap_card(tmp_path, 2_000_000, 0.7802, blank=True)
+    figure = oracle_gap_by_size(read_cards(directory=tmp_path))
     axes = figure.axes[0]
     texts = {t.get_text(): t for t in axes.texts}
     assert set(texts) == {"0.0200", "0.0199", "0.0198"}
@@ -124,10 +115,9 @@ def test_oracle_gap_values_at_one_size_are_written_apart(tmp_path):
 
 
 def test_uplift_figure_pools_initialisations_as_the_paired_comparison_does(tmp_path):
-    import json
-
-    paths = [_uplift_card(tmp_path, 1, 0.0120), _uplift_card(tmp_path, 1, 0.0150, state=1)]
-    loaded = [dict(json.loads(p.read_text()), _path=str(p)) for p in paths]
+    _uplift_card(tmp_path, 1, 0.0120)
+    _uplift_card(tmp_path, 1, 0.0150, state=1)
+    loaded = read_cards(directory=tmp_path)
     (paired,) = paired_differences(loaded, "efin", "s_learner", "pehe")
     figure = uplift_pehe_against_s_learner(loaded)
     dots = figure.axes[0].get_lines()[0]
@@ -175,9 +165,6 @@ def test_the_leaderboard_of_a_file_without_truth_has_no_bayes_line(tmp_path):
 
 
 def test_the_drift_figure_pairs_each_method_with_bdl_on_its_world(tmp_path):
-    import json
-
-    paths = []
     for drift, seed, bdl, tesla in (
         (0.35, 1, 0.70, 0.71),
         (0.35, 2, 0.72, 0.75),
@@ -187,9 +174,9 @@ def test_the_drift_figure_pairs_each_method_with_bdl_on_its_world(tmp_path):
             {"method": m, "metrics": {"netcvr_auc": v}} for m, v in (("bdl", bdl), ("tesla", tesla))
         ]
         name = f"netcvr_ablation_drift-cascade_drift_sd_{drift}_-300000-quick-seed{seed}"
-        paths.append(write_card("netcvr_ablation_drift", {"name": "c"}, seed, {}, results,
-                                out_dir=tmp_path, name=name))  # fmt: skip
-    cards = [dict(json.loads(p.read_text()), _path=str(p)) for p in paths]
+        write_card("netcvr_ablation_drift", {"name": "c"}, seed, {}, results,
+                   out_dir=tmp_path, name=name)  # fmt: skip
+    cards = read_cards(directory=tmp_path)
     from shopml.report.figures import drift_against_bdl
 
     axes = drift_against_bdl(cards).axes[0]

@@ -120,16 +120,17 @@ def netcvr_leaderboard(cards: list[dict]) -> Figure | None:
     return figure
 
 
-_ORACLE_GAP = re.compile(
-    r"oracle_gap-cascade-(?:(drift_sd0-global_drift_sd0-refund_drift_sd0|fm|blank_u_1-blank_i_2)-)?"
-    r"(\d+)-seed\d+"
-)
-_ORACLE_GAP_SERIES = {
+_ORACLE_GAP_SERIES = {  # a card name's part between "cascade-" and its size -> the series
     None: "the preset (with drift)",
     "fm": "the preset, DeepFM towers (--fm)",
     "blank_u_1-blank_i_2": "the preset, hashed ids hidden (--blank u_1,i_2)",
     "drift_sd0-global_drift_sd0-refund_drift_sd0": "no drift",
 }
+_ORACLE_GAP = re.compile(
+    r"oracle_gap-cascade-(?:("
+    + "|".join(re.escape(variant) for variant in _ORACLE_GAP_SERIES if variant)
+    + r")-)?(\d+)-seed\d+"
+)
 
 
 def oracle_gap_by_size(cards: list[dict]) -> Figure | None:
