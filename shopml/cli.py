@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from shopml.cli_support import (
@@ -135,7 +136,21 @@ def simulate(
         except ValueError as exc:
             raise _fail(str(exc)) from exc
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
+    next_step = _SIMULATE_NEXT_STEP.get(fmt)
+    if next_step is not None:
+        console.print(escape(next_step(out, paths)), highlight=False, soft_wrap=True)
+
+
+#: What to run on what `shopml simulate --format F` wrote, per format.
+_SIMULATE_NEXT_STEP = {
+    "shopml": lambda out, paths: f"next: shopml data stats {out}",
+    "cascade": lambda out, paths: (
+        f"next: shopml bench netcvr --data {paths[0]} (one layout at a time: {paths[-1].name} "
+        "holds the same clicks in the raw release layout)"
+    ),
+    "trace": lambda out, paths: f"next: shopml bench gmv --data {paths[0]}",
+}
 
 
 @data_app.command("validate")
@@ -191,7 +206,7 @@ def data_stats_command(
             loaders = " or ".join(SAMPLED_LOADERS)
             raise _fail(f"--sample reads a release file with --dataset {loaders}")
     if dataset and not as_json:  # a release file can take minutes to read
-        console.print(f"reading {path} with the {dataset} loader ...", soft_wrap=True)
+        console.print(f"reading {escape(str(path))} with the {dataset} loader ...", soft_wrap=True)
     try:
         extra = {"sample": sample} if sample is not None else {}
         log = load(dataset, path, **extra) if dataset else EventLog.open(path)
@@ -218,7 +233,7 @@ def data_stats_command(
     targets = CASCADE_TARGETS if preset == "cascade" else None
     no_ids = stats.get("users") is None or stats.get("items") is None
     caption = f"users / items —: {log.spec.meta.get('ids')}" if no_ids else None
-    console.print(stats_table(stats, f"{path}", targets, caption), soft_wrap=True)
+    console.print(stats_table(stats, escape(str(path)), targets, caption), soft_wrap=True)
 
 
 @data_app.command("loaders")
@@ -266,7 +281,7 @@ def demo(
     stats = data_stats(EventLog.open(workdir))
     title = f"cascade world ({clicks:,} clicks, seed {seed})"
     console.print(stats_table(stats, title, CASCADE_TARGETS))
-    console.print(f"event log written to {workdir}")
+    console.print(f"event log written to {escape(str(workdir))}")
     if netcvr:
         from shopml.conversion.bench import BenchSpec, run_bench
 
@@ -372,7 +387,7 @@ def bench_netcvr(
 
     try:
         for path in run_bench(spec, console):
-            console.print(f"wrote {path}")
+            console.print(f"wrote {escape(str(path))}")
     except (DatasetError, EventLogError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
 
@@ -388,7 +403,7 @@ def report(
     from shopml.report.pages import write_pages
 
     for path in write_pages(cards, out):
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 @app.command()

@@ -10,7 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-console = Console()
+from shopml.console import make_console
+
+console = make_console()
 
 
 def fail(message: str, code: int = 2, to: Console | None = None) -> typer.Exit:

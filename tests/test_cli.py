@@ -50,6 +50,11 @@ def test_simulate_official_format_and_stats_through_loader(tmp_path):
     assert result.exit_code == 0, result.output
     written = [p for p in out.iterdir() if p.name.startswith("processed")]
     assert written, list(out.iterdir())
+    # the next step names one file: the directory holds both layouts, which load one at a time
+    assert (
+        f"next: shopml bench netcvr --data {out / 'processed_data_expand.txt'} (one layout at a "
+        "time: cascade_raw.txt holds the same clicks in the raw release layout)" in result.output
+    )
     result = runner.invoke(
         app, ["data", "stats", str(written[0]), "--dataset", "cascade", "--json"]
     )
@@ -274,3 +279,27 @@ def test_data_stats_names_a_table_loader_and_prints_a_load_report(tmp_path):
     result = runner.invoke(app, ["data", "stats", "--dataset", "taobao_userbehavior", str(taobao)])
     assert result.exit_code == 0, result.output
     assert "UserBehavior-head.csv: rejected" in result.output
+
+
+def test_simulate_names_the_next_step_for_a_trace_file_and_an_event_log(tmp_path):
+    common = ["simulate", "--preset", "trace", "--clicks", "2000", "--seed", "1", "--out"]
+    result = runner.invoke(app, [*common, str(tmp_path / "t"), "--format", "trace"])
+    assert result.exit_code == 0, result.output
+    assert f"next: shopml bench gmv --data {tmp_path / 't' / 'trace.txt'}" in result.output
+    result = runner.invoke(app, [*common, str(tmp_path / "log")])
+    assert result.exit_code == 0, result.output
+    assert f"next: shopml data stats {tmp_path / 'log'}" in result.output
+
+
+def test_paths_that_look_like_markup_are_printed_as_they_are(tmp_path):
+    out = tmp_path / "world[bold]"  # rich would read "[bold]" as a style tag and drop it
+    result = runner.invoke(
+        app, ["simulate", "--preset", "trace", "--clicks", "2000", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}\n" in result.output
+    assert f"next: shopml data stats {out}" in result.output
+    missing = tmp_path / "log[red].csv"
+    result = runner.invoke(app, ["bench", "uplift", "--data", "criteo_uplift", str(missing)])
+    assert result.exit_code == 2
+    assert f"error: criteo_uplift: {missing} does not exist" in result.output

@@ -22,6 +22,7 @@ from rich.table import Table
 
 from shopml.attribution.base import attribute, attribution_error, methods
 from shopml.attribution.journeys import Journeys, journeys_from_log
+from shopml.console import make_console
 from shopml.data.loaders._common import load_file_once, load_report_entry
 
 DEFAULT_USERS = 100_000
@@ -274,7 +275,7 @@ def run_bench(
     from shopml.report.cards import write_card
     from shopml.report.pages import write_pages
 
-    console = console or Console()
+    console = console or make_console()
     paths, shares, truths, channels, title = [], [], [], [], ""
     loaded = load_file_once(spec, load_journeys, console, card_name)  # cards checked first
     for seed in spec.seeds:

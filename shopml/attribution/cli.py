@@ -8,11 +8,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shopml.cli_support import fail, parse_method_options, parse_methods, parse_seeds
+from shopml.console import make_console
 
-console = Console()
+console = make_console()
 attribution_app = typer.Typer(no_args_is_help=True, help="Multi-touch attribution of conversions.")
 
 
@@ -109,7 +111,7 @@ def bench_attribution(
     except (ValueError, KeyError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 @attribution_app.command("credit")
@@ -179,14 +181,14 @@ def credit(
                 soft_wrap=True,
             )
         for method, why in plan.skipped.items():
-            console.print(f"[yellow]skipped {method}[/]: {why}", soft_wrap=True)
+            console.print(f"[yellow]skipped {method}[/]: {escape(str(why))}", soft_wrap=True)
         results = run_methods(journeys, plan.methods, seed, options)
     except (EventLogError, DatasetError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     for path in write_tables(out, log, journeys, results):
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
     for path in stale_tables(out, plan.methods):
-        console.print(f"[yellow]note[/]: {path} is from an earlier run (not rewritten)", soft_wrap=True)
+        console.print(f"[yellow]note[/]: {escape(str(path))} is from an earlier run (not rewritten)", soft_wrap=True)
     console.print(share_table(journeys.channels, results))
 
 

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from shopml.console import make_console
 from shopml.conversion.base import ModelConfig, get_method, methods
 from shopml.conversion.stream import StreamConfig
 from shopml.conversion.timeline import Windows
@@ -225,7 +227,7 @@ def run_seed(
     notes += [n for n in [label_horizon_note(log, config.windows.leakage_gap_s)] if n]
     notes += unused_feature_notes(log)
     for note in notes:
-        console.print(f"note: {note}", soft_wrap=True)
+        console.print(f"note: {escape(str(note))}", soft_wrap=True)
     console.print(
         f"seed {seed}: {log.n_clicks:,} clicks, {data.split.n_slices} slices of {data.split.slice_s} s, "
         f"built in {build_s:.1f} s"
@@ -318,7 +320,7 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
     from shopml.report.cards import write_card
     from shopml.report.pages import write_pages
 
-    console = console or Console()
+    console = console or make_console()
     paths = []
     loaded = load_file_once(spec, load_log, console, card_name)  # cards checked before training
     for seed in spec.seeds:

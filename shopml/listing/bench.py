@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 
 from shopml.listing.claims import check_claims, extract_claims
 from shopml.listing.facts import KEY_FACTS, FormError, SellerForm, normalise_condition
@@ -360,7 +361,7 @@ def _retriever_or_none(console: Any) -> Any:
             sample_per_source,
         )
     except ImportError as exc:
-        console.print(f"[yellow]retrieval unavailable ({exc}); *_rag methods skipped[/]")
+        console.print(f"[yellow]retrieval unavailable ({escape(str(exc))}); *_rag methods skipped[/]")
         return None
     corpus = build_corpus(shared_data_dir(), list(SOURCES))
     corpus = sample_per_source(corpus, DEFAULT_MAX_ROWS_PER_SOURCE, DEFAULT_SEED)

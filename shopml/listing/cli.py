@@ -14,12 +14,13 @@ from rich.panel import Panel
 from rich.table import Table
 
 from shopml.cli_support import fail
+from shopml.console import make_console
 
 listing_app = typer.Typer(
     no_args_is_help=True,
     help="The seller's listing assistant (IPL): photos -> attributes -> draft without hallucination.",
 )
-console = Console()
+console = make_console()
 
 
 _fail = fail
@@ -228,7 +229,7 @@ def bench_listing(
             raise _fail(f"backend: {exc}") from exc
         raise
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

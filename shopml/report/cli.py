@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from shopml.cli_support import console, fail
 
@@ -85,7 +86,7 @@ def merge(
             f"{m} moved by up to {v:.2g}" if v else f"{m} unchanged" for m, v in moved.items()
         )
         text = f"merged {', '.join(names)} into {target}" + (f" ({note})" if note else "")
-        console.print(text, soft_wrap=True)
+        console.print(escape(text), soft_wrap=True)
 
 
 def relabel(
@@ -114,7 +115,7 @@ def relabel(
         raise fail(f"no card matching {match} in {cards} holds {sorted(names)}")
     for path, held, card in updates:
         save_card(path, card)
-        console.print(f"relabelled {held} in {path}", soft_wrap=True)
+        console.print(f"relabelled {held} in {escape(str(path))}", soft_wrap=True)
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
 from shopml.cli_support import fail
+from shopml.console import make_console
 
-console = Console()
+console = make_console()
 
 
 _fail = fail
@@ -102,7 +103,7 @@ def serve(
                 raise _fail(f"cannot load the listing models: {exc}") from exc
     console.print(
         f"seller page on [bold]http://{host}:{port}/[/] · API docs /docs · "
-        f"store {settings.db_url} · backends {', '.join(backends)}"
+        f"store {escape(str(settings.db_url))} · backends {', '.join(backends)}"
     )
     uvicorn.run(web_app, host=host, port=port, log_level="info")
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shopml.data.loaders._common import load_report_entry, print_load_report
@@ -352,14 +353,14 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
     for seed_number, seed in enumerate(spec.seeds):
         if data is None or spec.data == "preset":
             if spec.data != "preset" and progress:
-                console.print(f"reading {spec.path or spec.data} ...", soft_wrap=True)
+                console.print(f"reading {escape(str(spec.path or spec.data))} ...", soft_wrap=True)
             data = load_data(spec, seed)
             if seed_number == 0:
                 print_load_report(data.meta.get("load_report"), spec.path or spec.data, console)
                 for note in small_group_warnings(
                     data, evaluated_stage(spec, data), spec.test_fraction
                 ):
-                    console.print(f"[yellow]warning:[/yellow] {note}", soft_wrap=True)
+                    console.print(f"[yellow]warning:[/yellow] {escape(str(note))}", soft_wrap=True)
         outcome = evaluated_stage(spec, data)
         factories = method_factories(spec, data, verbose=progress)
         unknown = [n for n in names if n not in factories]

@@ -9,7 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from shopml.cli_support import fail
+from shopml.console import make_console
+
+console = make_console()
 #: where a kept run draws the docs' Qini / uplift / decile figures
 DEFAULT_PLOTS = Path("docs/figures/uplift")
 
@@ -106,8 +109,7 @@ def bench_uplift(
     try:
         run_bench(spec, console)
     except (ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(str(exc), to=console) from exc
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

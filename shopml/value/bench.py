@@ -20,8 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from shopml.console import make_console
 from shopml.conversion.stream import StreamConfig
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders._common import load_file_once, load_report_entry
@@ -243,7 +245,7 @@ def run_seed(
     notes = window_notes(log.spec.meta, {"gmv_window_s": window}, "READER's")
     cut = label_horizon_note(log, window)
     for note in [*notes, *([cut] if cut else []), *unused_feature_notes(log)]:
-        console.print(f"note: {note}", soft_wrap=True)
+        console.print(f"note: {escape(str(note))}", soft_wrap=True)
     split = data.stream.split
     console.print(
         f"seed {seed}: {log.n_clicks:,} clicks, {len(data.view):,} converting "
@@ -304,7 +306,7 @@ def run_bench(spec: BenchSpec, console: Console | None = None, progress: bool = 
     from shopml.report.cards import write_card
     from shopml.report.pages import write_pages
 
-    console = console or Console()
+    console = console or make_console()
     paths = []
     loaded = load_file_once(spec, load_log, console, card_name)  # cards checked before training
     for seed in spec.seeds:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shopml.cli_support import (
     SampleOption,
@@ -16,8 +17,9 @@ from shopml.cli_support import (
     parse_methods,
     parse_seeds,
 )
+from shopml.console import make_console
 
-console = Console()
+console = make_console()
 DEMO_METHODS = ["pre_single", "online_single", "online_dual", "reader"]
 DEMO_CLICKS = 200_000
 
@@ -118,7 +120,7 @@ def bench_gmv(
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
     for path in paths:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

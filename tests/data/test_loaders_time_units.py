@@ -49,7 +49,7 @@ def test_a_stray_unix_time_among_relative_seconds_is_named_by_its_file_row(
         "click times mix relative seconds (4 row(s) < 946684800) and unix timestamps (1 row(s))"
         in message
     )
-    assert f"the fewer, unix timestamps, start at {path}: data row 4 (line 4): {UNIX}." in message
+    assert f"the unix timestamps (the fewer) start at {path}: data row 4 (line 4): {UNIX}." in message
     assert "Chapelle's data.txt holds seconds since the log's start" in message
     assert "simulate" not in message and "cascade" not in message
 
@@ -60,23 +60,45 @@ def test_a_stray_relative_time_among_unix_seconds_is_named_too(tmp_path: Path) -
     path = _trace(tmp_path / "trace.txt", clicks)
     with pytest.raises(
         DatasetError,
-        match=r"the fewer, relative seconds, start at .*trace\.txt: data row 5 \(line 6\): 35\. "
+        match=r"the relative seconds \(the fewer\) start at .*trace\.txt: data row 5 \(line 6\): 35\. "
         r"A TRACE file holds one kind",
     ):
         trace(path)
 
 
-def test_cascade_processed_and_raw_layouts_in_one_directory_keep_the_simulate_advice(
+def test_cascade_processed_and_raw_layouts_in_one_directory_are_named_by_file(
     tmp_path: Path,
 ) -> None:
     _cascade(tmp_path / "a.txt", ["100", "200", "300"])
     _cascade(tmp_path / "b.txt", [str(UNIX), str(UNIX + 5)])
+    with pytest.raises(DatasetError) as info:
+        cascade(tmp_path)
+    message = str(info.value)
+    assert (
+        "the files read hold click times of two kinds: relative seconds (3 row(s) < 946684800) "
+        f"in {tmp_path / 'a.txt'}, unix timestamps (2 row(s)) in {tmp_path / 'b.txt'}, so they "
+        "are not parts of one release." in message
+    )
+    assert "A directory holding both the processed and the raw layout" in message
+
+
+def test_a_file_mixing_kinds_in_a_directory_is_named_by_its_row(tmp_path: Path) -> None:
+    _cascade(tmp_path / "a.txt", ["100", "200", "300"])
+    _cascade(tmp_path / "b.txt", ["400", str(UNIX), "500"])
     with pytest.raises(
         DatasetError,
-        match=r"the fewer, unix timestamps, start at .*b\.txt: data row 1 \(line 1\): "
-        rf"{UNIX}\. A directory holding both the processed and the raw layout",
+        match=r"the unix timestamps \(the fewer\) start at .*b\.txt: data row 2 \(line 2\): ",
     ):
         cascade(tmp_path)
+
+
+def test_as_many_stray_rows_as_others_are_not_called_the_fewer(tmp_path: Path) -> None:
+    path = _cascade(tmp_path / "data.txt", ["100", str(UNIX), "300", str(UNIX + 5)])
+    with pytest.raises(DatasetError) as info:
+        cascade(path)
+    message = str(info.value)
+    assert "the fewer" not in message
+    assert f"the relative seconds (as many as the others) start at {path}: data row 1" in message
 
 
 @pytest.mark.parametrize("name", ["criteo_conversion", "cascade", "trace"])

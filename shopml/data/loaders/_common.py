@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from rich.markup import escape
 
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders import DatasetError
@@ -808,9 +809,9 @@ def print_load_report(report: dict[str, Any] | None, source: object, console: An
     """Print how many rows the loader read from ``source`` (a benchmark's file), and what it
     rejected or remarked."""
     if report and report.get("rows_read") is not None:
-        console.print(f"{source}: read {report['rows_read']:,} rows", soft_wrap=True)
+        console.print(f"{escape(str(source))}: read {report['rows_read']:,} rows", soft_wrap=True)
     for line in load_report_lines(report or {}):
-        console.print(f"{source}: {line}", soft_wrap=True)
+        console.print(f"{escape(str(source))}: {escape(str(line))}", soft_wrap=True)
 
 
 def load_file_once(
@@ -826,7 +827,7 @@ def load_file_once(
     any work (:func:`shopml.report.cards.check_card_paths`: none may hold another file's card)."""
     if spec.data is None:
         return None
-    console.print(f"reading {spec.data} ...", soft_wrap=True)
+    console.print(f"reading {escape(str(spec.data))} ...", soft_wrap=True)
     loaded = load(spec, spec.seeds[0])
     print_load_report(loaded[1].get("load_report"), spec.data, console)
     if card_name is not None:

@@ -212,6 +212,19 @@ class _Rows:
         file, header = self._files[file_no]
         return f"{file}: data row {row} (line {row + header})"
 
+    def files_split_by(self, mask: np.ndarray) -> tuple[list[Path], list[Path]] | None:
+        """(files whose rows are all in `mask`, files with none in it) when every file is one
+        or the other and both lists are non-empty; None otherwise."""
+        file_no = np.concatenate(self._file_no)
+        inside = np.bincount(file_no[mask], minlength=len(self._files))
+        total = np.bincount(file_no, minlength=len(self._files))
+        present = total > 0
+        if not np.all((inside[present] == 0) | (inside[present] == total[present])):
+            return None
+        all_in = [f for (f, _), n, t in zip(self._files, inside, total, strict=True) if t and n == t]
+        none_in = [f for (f, _), n, t in zip(self._files, inside, total, strict=True) if t and n == 0]
+        return (all_in, none_in) if all_in and none_in else None
+
 
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
@@ -222,7 +235,7 @@ def _make_absolute(
     origin: int,
     report: LoadReport,
     dataset: str,
-    where: Callable[[int], str],
+    where: _Rows,
     hint: str,
 ) -> bool:
     """Shift relative times (all clicks before 2000) by `origin` in place; True if shifted.
@@ -259,13 +272,22 @@ def _make_absolute(
                 f"below, {n_abs} above); as milliseconds since the start they span "
                 f"{(clicks.max() - clicks.min()) / 1000 / DAY:.1f} days: {_MS_HINT}"
             )
+        by_file = where.files_split_by(relative)
+        if by_file is not None:
+            rel_files, abs_files = (", ".join(str(f) for f in fs) for fs in by_file)
+            raise DatasetError(
+                f"{dataset}: the files read hold click times of two kinds: relative seconds "
+                f"({n_rel} row(s) < {MIN_TS}) in {rel_files}, unix timestamps ({n_abs} row(s)) "
+                f"in {abs_files}, so they are not parts of one release. {hint}"
+            )
         stray = relative if n_rel <= n_abs else ~relative
         pos = _first(stray)
         kind = "relative seconds" if n_rel <= n_abs else "unix timestamps"
+        fewer = "the fewer" if n_rel != n_abs else "as many as the others"
         raise DatasetError(
             f"{dataset}: click times mix relative seconds ({n_rel} row(s) < {MIN_TS}) and unix "
-            f"timestamps ({n_abs} row(s)), so the time origin is unknown; the fewer, {kind}, "
-            f"start at {where(pos)}: {clicks[pos]:.0f}. {hint}"
+            f"timestamps ({n_abs} row(s)), so the time origin is unknown; the {kind} "
+            f"({fewer}) start at {where(pos)}: {clicks[pos]:.0f}. {hint}"
         )
     return False
 

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shopml.cli_support import fail
+from shopml.console import make_console
 
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -91,10 +92,10 @@ def train_attributes_command(
             f"of {result['pixel_colour']['n']} held-out photos (heads: {metrics['basecolour_top1']:.3f})"
         )
     size = Path(result["artifact"]).stat().st_size
-    console.print(f"artifact: {result['artifact']} ({size / 1e6:.2f} MB)")
+    console.print(f"artifact: {escape(str(result['artifact']))} ({size / 1e6:.2f} MB)")
     if not no_card:
         path = write_attribute_card(result, data, seed, limit, card_dir)
-        console.print(f"card: {path}")
+        console.print(f"card: {escape(str(path))}")
 
 
 def _card_target(data: Path | None, seed: int, limit: int | None) -> tuple[dict, str] | None:
@@ -197,7 +198,7 @@ def attributes_command(
             if as_json:
                 typer.echo(json.dumps({"path": str(photo), "error": error}))
             else:
-                err_console.print(f"[bold red]error:[/] {error}", soft_wrap=True)
+                err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
             continue
         if as_json:
             record = {"path": str(photo)}
