@@ -5,7 +5,7 @@ import json
 import pytest
 
 from shopml.report.cards import read_cards, write_card
-from shopml.report.pages import write_pages
+from shopml.report.pages import dataset_key, write_pages
 
 
 def _card(tmp_path, seed, auc):
@@ -264,3 +264,11 @@ def test_tables_warn_when_a_files_cards_hold_two_versions_of_it(tmp_path):
     assert "Warning" not in benchmark_page("b", cards[:2])
     simulated = [{**c, "dataset": {"name": "w", "sha256": c["dataset"]["sha256"]}} for c in cards]
     assert "Warning" not in benchmark_page("b", simulated)
+
+
+@pytest.mark.parametrize(
+    ("preset", "noun"), [("cascade", "clicks"), ("uplift", "units"), ("journeys", "users")]
+)
+def test_a_preset_size_is_named_by_what_it_counts(preset, noun):
+    card = {"dataset": {"name": preset, "preset": preset, "clicks": 30_000}, "config": {}}
+    assert dataset_key(card) == f"{preset} (preset {preset}, 30,000 {noun})"

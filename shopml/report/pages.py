@@ -33,13 +33,18 @@ def _fmt(values: list[float]) -> str:
     return f"{mean:{spec}} ± {arr.std(ddof=1):{spec}}"
 
 
+#: What a simulated preset's size counts (the card's ``dataset.clicks``), where not clicks.
+PRESET_SIZE_NOUNS = {"uplift": "units", "journeys": "users"}
+
+
 def dataset_key(card: dict) -> str:
     """A card's data set as the pages name it: name, preset and size, and [variant]."""
     ds = card.get("dataset", {})
     label = ds.get("name", "data")
     if ds.get("preset"):
+        noun = PRESET_SIZE_NOUNS.get(ds["preset"], "clicks")
         label = f"{label} (preset {ds['preset']}"
-        label += f", {ds['clicks']:,} clicks)" if ds.get("clicks") else ")"
+        label += f", {ds['clicks']:,} {noun})" if ds.get("clicks") else ")"
     variant = card.get("config", {}).get("variant")
     return f"{label} [{variant}]" if variant else label
 
