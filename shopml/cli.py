@@ -264,8 +264,8 @@ def demo(
         typer.Option(help="other families' demos: all, none, or e.g. value,listing,uplift"),
     ] = "all",
 ) -> None:
-    """Simulate a small CASCADE-like world, print its statistics beside the published ones,
-    and run a quick NetCVR leaderboard on it."""
+    """A small CASCADE-like world beside the published statistics and a quick NetCVR leaderboard
+    on it, then the other families' demos (--families: value, listing, uplift, attribution)."""
     from shopml.data import EventLog
     from shopml.data import simulate as sim
     from shopml.data.stats import data_stats
