@@ -348,6 +348,7 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
     from shopml.report.cards import check_card_paths, write_card
 
     all_runs: list[dict] = []
+    figure_paths: list[Path] = []
     data = None
     names = chosen_methods(spec, console)
     for seed_number, seed in enumerate(spec.seeds):
@@ -390,7 +391,7 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
             results.append(entry)
             if seed_number == 0 and spec.plots_dir is not None and name in ("efin", "ecup"):
                 figures = spec.data if spec.data == "preset" else dataset_card["name"]
-                _plots(spec, data, outcome, test, uplift, name, figures)
+                figure_paths += _plots(spec, data, outcome, test, uplift, name, figures)
         config = {
             "variant": variant,
             "outcome": outcome,
@@ -415,6 +416,12 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
     console.print(
         leaderboard(all_runs, f"uplift: {spec.data} ({all_runs[0]['config']['variant']})")
     )
+    for run in all_runs:
+        if "card" in run:
+            console.print(f"wrote {escape(str(run['card']))}", soft_wrap=True)
+    if figure_paths:
+        where = escape(str(spec.plots_dir))
+        console.print(f"wrote {len(figure_paths)} figure(s) to {where}", soft_wrap=True)
     return all_runs
 
 
@@ -439,16 +446,18 @@ def _variant(spec: UpliftBenchSpec, data: UpliftData, outcome: str) -> str:
 def _plots(
     spec: UpliftBenchSpec, data: UpliftData, outcome: str, test: np.ndarray, uplift: np.ndarray,
     name: str, dataset_name: str,
-) -> None:  # fmt: skip
+) -> list[Path]:  # fmt: skip
     from shopml.uplift.plots import save_uplift_plots
 
     y, t = data.labels[outcome][test], data.treatment[test]
+    paths: list[Path] = []
     for column, arm in enumerate(data.arms):
         rows = (t == 0) | (t == arm)
         label = f"{name} on {data.name}, {data.arm_names.get(arm, arm)} vs control ({outcome})"
         stem = f"{dataset_name}-{_variant(spec, data, outcome)}-{name}-arm{arm}"
-        save_uplift_plots(y[rows], uplift[rows, column], (t[rows] == arm).astype(int),
-                          spec.plots_dir, stem, label)  # fmt: skip
+        paths += save_uplift_plots(y[rows], uplift[rows, column], (t[rows] == arm).astype(int),
+                                   spec.plots_dir, stem, label)  # fmt: skip
+    return paths
 
 
 def leaderboard(runs: list[dict], title: str) -> Table:

@@ -161,6 +161,13 @@ def test_figures_follow_the_kept_cards(extra, drawn_in, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     pngs = sorted(p.relative_to(tmp_path).parent.as_posix() for p in tmp_path.rglob("*.png"))
     assert set(pngs) == ({drawn_in} if drawn_in else set())
+    # the run says where its card and figures went
+    cards = list(tmp_path.rglob("*.json"))
+    assert len(cards) == (0 if "--no-cards" in extra else 1)
+    for card in cards:
+        assert f"wrote {card.relative_to(tmp_path) if 'scratch' in extra else card}" in result.output
+    written = f"wrote 9 figure(s) to {drawn_in}"  # 3 arms x 3 charts
+    assert (written in result.output) == (drawn_in is not None), result.output
 
 
 def test_simulated_data_carries_the_true_control_probabilities_in_row_order():
