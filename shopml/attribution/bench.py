@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shopml.attribution.base import attribute, attribution_error, methods
@@ -206,7 +207,7 @@ def leaderboard(card: dict, title: str) -> Table:
     table = Table(title=title)
     table.add_column("method")
     for c in card["channels"]:
-        table.add_column(c, justify="right")
+        table.add_column(escape(c), justify="right")
     has_truth = card["truth"] is not None
     if has_truth:
         table.add_column("attribution_error", justify="right")

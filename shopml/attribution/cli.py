@@ -198,7 +198,7 @@ def share_table(channels: list[str], results: list) -> Table:
     if len(channels) <= 6:
         table.add_column("method", no_wrap=True)
         for c in channels:
-            table.add_column(c, justify="right", overflow="fold")
+            table.add_column(escape(c), justify="right", overflow="fold")
         for r in results:
             table.add_row(r.method, *(f"{v:.3f}" for v in r.shares().to_numpy()))
         return table
@@ -207,7 +207,7 @@ def share_table(channels: list[str], results: list) -> Table:
         table.add_column(r.method, justify="right", overflow="fold")
     shares = [r.shares().to_numpy() for r in results]
     for i, c in enumerate(channels):
-        table.add_row(c, *(f"{s[i]:.3f}" for s in shares))
+        table.add_row(escape(c), *(f"{s[i]:.3f}" for s in shares))
     return table
 
 
@@ -230,7 +230,7 @@ def demo_section(workdir: Path, seed: int, console: Console) -> None:
     table = Table(title=f"channel credit share vs the simulator's truth (seed {seed})")
     table.add_column("method")
     for c in journeys.channels:
-        table.add_column(c, justify="right")
+        table.add_column(escape(c), justify="right")
     table.add_column("error", justify="right")
     for r in results:
         share = r.shares().to_numpy()

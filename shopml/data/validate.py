@@ -111,6 +111,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from rich.markup import escape
 from rich.table import Table
 
 from shopml.data.eventlog import EventLog, EventLogError
@@ -312,8 +313,8 @@ class ValidationReport:
                     p.check,
                     p.table,
                     "" if p.row is None else str(p.row),
-                    p.column or "",
-                    p.message,
+                    escape(p.column or ""),
+                    escape(p.message),
                 )
             if counts[check] > len(first):
                 more = counts[check] - len(first)

@@ -323,3 +323,21 @@ def test_bench_reproduces_the_registered_sample_after_its_bytes_changed(tmp_path
     assert card["dataset"]["sample"] == "journeys/attribution_data_subset62k.csv"
     assert card["sample_changes"][0]["old_sha256"] == old
     assert card["sample_changes"][0]["new_sha256"] == card["dataset"]["sha256"] != old
+
+
+def test_channel_names_in_brackets_are_printed_as_they_are(tmp_path):
+    # rich would read "[b]" / "[red]" as style tags and drop them from the table headers
+    names = {"Facebook": "social[b]", "Instagram": "[red]insta"}
+    path = _journeys_file(tmp_path, lambda f: f.replace({"channel": names}))
+    result = runner.invoke(
+        app, ["attribution", "credit", str(path), "--out", str(tmp_path / "out"), "--methods",
+              "linear"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "social[b]" in result.output and "[red]insta" in result.output
+    result = runner.invoke(
+        app, ["bench", "attribution", "--data", str(path), "--seeds", "1", "--methods",
+              "last_touch", "--cards", str(tmp_path / "cards")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "social[b]" in result.output and "[red]insta" in result.output

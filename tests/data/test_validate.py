@@ -698,3 +698,15 @@ def test_repair_drops_touchpoints_whose_user_loses_every_click(tmp_path):
     rejects = check_repair(src, tmp_path / "out", report)
     assert reasons_of(rejects, "touchpoints", 5) == {"user_without_context"}  # user 5's touch
     assert pq.read_table(tmp_path / "out" / "touchpoints.parquet").num_rows == 9
+
+
+def test_the_rendered_report_prints_values_that_look_like_markup_as_they_are(tmp_path):
+    from rich.console import Console
+
+    tables = base_tables()
+    tables["events"] = set_value(tables["events"], "kind", 0, "[bold]promo")
+    report = validate(write(tables, tmp_path / "log"))
+    console = Console(width=200)
+    with console.capture() as captured:
+        console.print(report.render())
+    assert "unknown event kind '[bold]promo'" in captured.get()
