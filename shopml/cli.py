@@ -440,7 +440,7 @@ def compare(
     if not found:
         raise _fail(f"no {benchmark} card has {metric!r} for both {method} and {reference}")
     table = Table(
-        title=f"{metric}: {method} (A) minus {reference} (B), paired by seed and state",
+        title=escape(f"{metric}: {method} (A) minus {reference} (B), paired by seed and state"),
         box=box.SIMPLE_HEAD,
     )
     table.add_column("data set", min_width=30, ratio=1)
@@ -449,13 +449,13 @@ def compare(
     for item in found:
         s = item.summary()
         table.add_row(
-            item.dataset, str(len(item.pairs)), f"{s['method']:.4f}", f"{s['reference']:.4f}",
+            escape(item.dataset), str(len(item.pairs)), f"{s['method']:.4f}", f"{s['reference']:.4f}",
             f"{s['difference']:+.4f}", f"{s['std']:.4f}", f"{s['standard_error']:.4f}",
             f"{item.lower}/{len(item.pairs)}",
         )  # fmt: skip
     console.print(table, width=max(console.width, 120), crop=False)  # every column, in a pipe too
     for item in found if each else []:
-        pairs = Table(title=item.dataset, box=box.SIMPLE_HEAD)
+        pairs = Table(title=escape(item.dataset), box=box.SIMPLE_HEAD)
         for column in ("seed", "state", "A", "B", "A - B"):
             pairs.add_column(column, justify="right")
         values = zip(item.pairs, item.method_values, item.reference_values, strict=True)

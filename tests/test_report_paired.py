@@ -80,3 +80,15 @@ def test_a_dataset_filter_that_matches_no_card_says_so(tmp_path):
     assert "world (preset toy, 1,000 clicks) [3arms]" in text
     result = CliRunner().invoke(app, [*args, "--dataset", "world"])
     assert result.exit_code == 0, result.output
+
+
+def test_variants_that_look_like_markup_keep_their_data_sets_apart(tmp_path):
+    # "[womens]" and "[all]" are valid rich tags: printed as markup, both rows read "world (...)"
+    for variant in ("womens", "all"):
+        _card(tmp_path, 1, {"a": 0.10, "b": 0.13}, variant=variant)
+        _card(tmp_path, 2, {"a": 0.20, "b": 0.18}, variant=variant)
+    args = ["compare", "a", "b", "--benchmark", "toy", "--cards", str(tmp_path), "--each"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    for variant in ("womens", "all"):
+        assert result.output.count(f"world (preset toy, 1,000 clicks) [{variant}]") == 2
