@@ -290,7 +290,7 @@ class ValidationReport:
         sizes = ", ".join(f"{t} {n:,}" for t, n in self.row_counts.items())
         verdict = "OK" if self.ok else "FAILED"
         table = Table(
-            title=f"{where}: {verdict} — {sev['error']:,} errors, {sev['warning']:,} warnings"
+            title=f"{escape(str(where))}: {verdict} — {sev['error']:,} errors, {sev['warning']:,} warnings"
             + (f" ({sizes} rows)" if sizes else "")
         )
         for col in ("severity", "check", "table", "row", "column", "message"):
@@ -347,7 +347,7 @@ class RepairResult:
     def render(self) -> Table:
         """A rich table of kept / rejected rows per table."""
         table = Table(
-            title=f"repaired log written to {self.out} (rejects: {self.rejects_path.name})"
+            title=escape(f"repaired log written to {self.out} (rejects: {self.rejects_path.name})")
         )
         for col in ("table", "input", "kept", "rejected", "reasons"):
             table.add_column(col, justify="left" if col in ("table", "reasons") else "right")

@@ -471,7 +471,7 @@ def leaderboard(runs: list[dict], title: str) -> Table:
                 per.setdefault(key, []).append(value)
                 if key not in metrics:
                     metrics.append(key)
-    table = Table(title=f"{title} — mean ± std over {len(runs)} seed(s)")
+    table = Table(title=f"{escape(title)} — mean ± std over {len(runs)} seed(s)")
     table.add_column("method")
     for m in metrics:
         table.add_column(m, justify="right")

@@ -705,8 +705,10 @@ def test_the_rendered_report_prints_values_that_look_like_markup_as_they_are(tmp
 
     tables = base_tables()
     tables["events"] = set_value(tables["events"], "kind", 0, "[bold]promo")
-    report = validate(write(tables, tmp_path / "log"))
-    console = Console(width=200)
+    source = write(tables, tmp_path / "log[red]")
+    report = validate(source)
+    console = Console(width=300)
     with console.capture() as captured:
         console.print(report.render())
     assert "unknown event kind '[bold]promo'" in captured.get()
+    assert f"{source}: " in captured.get()
