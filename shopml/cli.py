@@ -21,6 +21,7 @@ from shopml.cli_support import (
     parse_methods,
     parse_seeds,
 )
+from shopml.console import print_written
 
 app = typer.Typer(
     add_completion=False,
@@ -135,8 +136,7 @@ def simulate(
             paths = sim.write(result, out, fmt)
         except ValueError as exc:
             raise _fail(str(exc)) from exc
-    for path in paths:
-        console.print(f"wrote {escape(str(path))}")
+    print_written(console, paths)
     next_step = _SIMULATE_NEXT_STEP.get(fmt)
     if next_step is not None:
         console.print(escape(next_step(out, paths)), highlight=False, soft_wrap=True)
@@ -386,8 +386,7 @@ def bench_netcvr(
     from shopml.data.loaders import DatasetError
 
     try:
-        for path in run_bench(spec, console):
-            console.print(f"wrote {escape(str(path))}")
+        print_written(console, run_bench(spec, console))
     except (DatasetError, EventLogError, FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from exc
 
@@ -402,8 +401,7 @@ def report(
     """Regenerate the docs/results/*.md pages from the result cards."""
     from shopml.report.pages import write_pages
 
-    for path in write_pages(cards, out):
-        console.print(f"wrote {escape(str(path))}")
+    print_written(console, write_pages(cards, out))
 
 
 @app.command()

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shopml.cli_support import fail, parse_method_options, parse_methods, parse_seeds
-from shopml.console import make_console
+from shopml.console import make_console, print_written
 
 console = make_console()
 attribution_app = typer.Typer(no_args_is_help=True, help="Multi-touch attribution of conversions.")
@@ -110,8 +110,7 @@ def bench_attribution(
         paths = run_bench(spec, console)
     except (ValueError, KeyError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
-    for path in paths:
-        console.print(f"wrote {escape(str(path))}")
+    print_written(console, paths)
 
 
 @attribution_app.command("credit")
@@ -185,8 +184,7 @@ def credit(
         results = run_methods(journeys, plan.methods, seed, options)
     except (EventLogError, DatasetError, ValueError) as exc:
         raise _fail(str(exc)) from exc
-    for path in write_tables(out, log, journeys, results):
-        console.print(f"wrote {escape(str(path))}")
+    print_written(console, write_tables(out, log, journeys, results))
     for path in stale_tables(out, plan.methods):
         console.print(f"[yellow]note[/]: {escape(str(path))} is from an earlier run (not rewritten)", soft_wrap=True)
     console.print(share_table(journeys.channels, results))

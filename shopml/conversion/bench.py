@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from shopml.console import make_console
+from shopml.console import make_console, print_notes
 from shopml.conversion.base import ModelConfig, get_method, methods
 from shopml.conversion.stream import StreamConfig
 from shopml.conversion.timeline import Windows
@@ -226,8 +225,7 @@ def run_seed(
     notes = window_notes(log.spec.meta, protocol_windows(config.windows), "TESLA's")
     notes += [n for n in [label_horizon_note(log, config.windows.leakage_gap_s)] if n]
     notes += unused_feature_notes(log)
-    for note in notes:
-        console.print(f"note: {escape(str(note))}", soft_wrap=True)
+    print_notes(console, notes)
     console.print(
         f"seed {seed}: {log.n_clicks:,} clicks, {data.split.n_slices} slices of {data.split.slice_s} s, "
         f"built in {build_s:.1f} s"

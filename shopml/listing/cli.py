@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from shopml.cli_support import fail
-from shopml.console import make_console
+from shopml.console import make_console, print_written
 
 listing_app = typer.Typer(
     no_args_is_help=True,
@@ -228,8 +228,7 @@ def bench_listing(
         if isinstance(exc, BackendError):
             raise _fail(f"backend: {exc}") from exc
         raise
-    for path in paths:
-        console.print(f"wrote {escape(str(path))}")
+    print_written(console, paths)
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:

@@ -217,9 +217,9 @@ def check_card_paths(
 
         print(f"note: {note}", file=sys.stderr)
     else:
-        from rich.markup import escape
+        from shopml.console import print_notes
 
-        console.print(f"note: {escape(note)}", soft_wrap=True)
+        print_notes(console, [note])
 
 
 def _replaced_card(path: Path, dataset: dict[str, Any]) -> tuple[list[dict], dict | None]:

@@ -40,6 +40,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from shopml.console import print_written
 from shopml.data.loaders._common import load_report_entry, print_load_report
 from shopml.metrics.uplift import ate_error, pehe
 from shopml.uplift.base import arm_scores, get_method
@@ -416,9 +417,7 @@ def _run_bench(spec: UpliftBenchSpec, console: Console, progress: bool) -> list[
     console.print(
         leaderboard(all_runs, f"uplift: {spec.data} ({all_runs[0]['config']['variant']})")
     )
-    for run in all_runs:
-        if "card" in run:
-            console.print(f"wrote {escape(str(run['card']))}", soft_wrap=True)
+    print_written(console, [run["card"] for run in all_runs if "card" in run])
     if figure_paths:
         where = escape(str(spec.plots_dir))
         console.print(f"wrote {len(figure_paths)} figure(s) to {where}", soft_wrap=True)

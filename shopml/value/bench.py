@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from shopml.console import make_console
+from shopml.console import make_console, print_notes
 from shopml.conversion.stream import StreamConfig
 from shopml.data.eventlog import EventLog
 from shopml.data.loaders._common import load_file_once, load_report_entry
@@ -244,8 +243,7 @@ def run_seed(
     window = int(config.windows.attribution_s)
     notes = window_notes(log.spec.meta, {"gmv_window_s": window}, "READER's")
     cut = label_horizon_note(log, window)
-    for note in [*notes, *([cut] if cut else []), *unused_feature_notes(log)]:
-        console.print(f"note: {escape(str(note))}", soft_wrap=True)
+    print_notes(console, [*notes, *([cut] if cut else []), *unused_feature_notes(log)])
     split = data.stream.split
     console.print(
         f"seed {seed}: {log.n_clicks:,} clicks, {len(data.view):,} converting "

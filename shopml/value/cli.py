@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from shopml.cli_support import (
     SampleOption,
@@ -17,7 +16,7 @@ from shopml.cli_support import (
     parse_methods,
     parse_seeds,
 )
-from shopml.console import make_console
+from shopml.console import make_console, print_written
 
 console = make_console()
 DEMO_METHODS = ["pre_single", "online_single", "online_dual", "reader"]
@@ -119,8 +118,7 @@ def bench_gmv(
         paths = run_bench(spec, console)
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from exc
-    for path in paths:
-        console.print(f"wrote {escape(str(path))}")
+    print_written(console, paths)
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
