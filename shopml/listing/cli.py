@@ -161,6 +161,7 @@ def listing_draft(
             attribute_overrides=_parse_overrides(set_attribute),
             backend_options=options,
             feedback_rounds=feedback_rounds,
+            progress=True,
         )
     except (FormError, ImageError) as exc:
         raise _fail(str(exc)) from exc

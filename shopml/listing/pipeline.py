@@ -115,13 +115,13 @@ def default_predictor() -> Any:
         return _DEFAULTS["predictor"]
 
 
-def default_retriever() -> Any:
+def default_retriever(progress: bool = False) -> Any:
     """D1's style retriever over the shared listing corpora (built once, cached on disk)."""
     with _LOCK:
         if "retriever" not in _DEFAULTS:
             from shopml.listing.retrieval import StyleRetriever
 
-            _DEFAULTS["retriever"] = StyleRetriever.default()
+            _DEFAULTS["retriever"] = StyleRetriever.default(progress)
         return _DEFAULTS["retriever"]
 
 
@@ -229,8 +229,13 @@ def draft_listing(
     max_tokens: int = 160,
     seed: int = 0,
     min_attribute_probability: float = MIN_ATTRIBUTE_PROBABILITY,
+    progress: bool = False,
 ) -> Draft:
-    """Draft a listing for `photos` and the seller's `form` (see the module docstring)."""
+    """Draft a listing for `photos` and the seller's `form` (see the module docstring).
+
+    With `progress`, the default style index's one-time build (minutes; later calls load it
+    from the cache) says so and shows its progress on stderr.
+    """
     started = time.perf_counter()
     if not isinstance(form, SellerForm):
         raise FormError(f"form: expected a SellerForm, got {type(form).__name__}")
@@ -255,7 +260,7 @@ def draft_listing(
 
     references: list[Any] = []
     if retrieve and k > 0:
-        index = retriever if retriever is not None else default_retriever()
+        index = retriever if retriever is not None else default_retriever(progress)
         embedding = _image_embedding(images) if images else None
         references = index.retrieve(
             query_text(facts), image_embedding=embedding, k=k, exclude_ids=exclude_ids

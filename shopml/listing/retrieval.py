@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -530,6 +531,14 @@ def _build_default(
                 log.warning("retrieval cache %s unusable (%s); rebuilding", target, exc)
         corpus = sample_per_source(build_corpus(root, sources), max_rows_per_source, seed)
         photos = photo_bank(root, max_photos, seed) if use_photos else None
+        if progress:  # minutes of silence otherwise: say what is built, once, and where it goes
+            n_photos = 0 if photos is None else len(photos)
+            print(
+                f"building the style index over {len(corpus):,} listings and {n_photos:,} "
+                f"photos (once per machine; cached in {target})",
+                file=sys.stderr,
+                flush=True,
+            )
         retriever = StyleRetriever.build(corpus, None, progress=progress, photos=photos)
         retriever.info.update(
             {

@@ -96,11 +96,15 @@ def serve(
     except Exception as exc:  # bad database URL, unreachable server, unwritable folder
         raise _fail(f"cannot open the listing store {settings.db_url!r}: {exc}") from exc
     if warm_up:
-        with console.status("loading the attribute model, style index and backend"):
-            try:
+        try:
+            if retrieval:  # outside the spinner: a first run builds the index, with progress
+                from shopml.listing.retrieval import StyleRetriever
+
+                StyleRetriever.default(progress=True)
+            with console.status("loading the attribute model, style index and backend"):
                 web_app.state.services.warm_up()
-            except Exception as exc:
-                raise _fail(f"cannot load the listing models: {exc}") from exc
+        except Exception as exc:
+            raise _fail(f"cannot load the listing models: {exc}") from exc
     console.print(
         f"seller page on [bold]http://{host}:{port}/[/] · API docs /docs · "
         f"store {escape(str(settings.db_url))} · backends {', '.join(backends)}"

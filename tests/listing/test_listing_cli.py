@@ -38,6 +38,21 @@ def test_draft_from_a_real_photo_prints_tables():
     assert "articleType" in result.output and "draft (template" in result.output
 
 
+def test_draft_says_when_it_builds_the_style_index(tmp_path, monkeypatch):
+    from shopml.listing import pipeline
+    from shopml.listing.retrieval import StyleRetriever
+
+    monkeypatch.setenv("SHOPML_CACHE", str(tmp_path))
+    monkeypatch.setenv("SHOPML_RETRIEVAL_ROWS", "2")
+    monkeypatch.setenv("SHOPML_RETRIEVAL_PHOTOS", "0")
+    monkeypatch.setattr(StyleRetriever, "_defaults", {})
+    monkeypatch.setattr(pipeline, "_DEFAULTS", {})
+    result = runner.invoke(app, ["listing", "draft", *FORM, "--set", "articleType=Tshirts"])
+    assert result.exit_code == 0, result.output
+    assert "building the style index over 8 listings and 0 photos" in result.output
+    assert "style references" in result.output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

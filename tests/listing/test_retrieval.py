@@ -239,6 +239,19 @@ def test_default_builds_once_then_loads_from_cache(tmp_path: Path, monkeypatch) 
         assert len(second.retrieve(query, image_embedding=embedding, k=3)) == 3
 
 
+def test_default_says_when_it_builds_the_index(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SHOPML_CACHE", str(tmp_path))
+    monkeypatch.setattr(StyleRetriever, "_defaults", {})
+    small = {"max_rows_per_source": 2, "max_photos": 0}
+    StyleRetriever.default(progress=True, **small)
+    notice = capsys.readouterr().err
+    assert "building the style index over 8 listings and 0 photos" in notice
+    assert str(tmp_path / "retrieval") in notice
+    monkeypatch.setattr(StyleRetriever, "_defaults", {})  # a new process: loads the cache
+    StyleRetriever.default(progress=True, **small)
+    assert "building" not in capsys.readouterr().err
+
+
 def test_default_rejects_a_bad_cap_in_the_environment(monkeypatch) -> None:
     monkeypatch.setattr(StyleRetriever, "_defaults", {})
     monkeypatch.setenv("SHOPML_RETRIEVAL_ROWS", "lots")

@@ -71,3 +71,21 @@ def test_serve_starts_and_answers(tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def test_serve_warm_up_says_when_it_builds_the_style_index(tmp_path, monkeypatch):
+    import uvicorn
+
+    from shopml.listing.retrieval import StyleRetriever
+
+    monkeypatch.setenv("SHOPML_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SHOPML_RETRIEVAL_ROWS", "2")
+    monkeypatch.setenv("SHOPML_RETRIEVAL_PHOTOS", "0")
+    monkeypatch.setattr(StyleRetriever, "_defaults", {})
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda web_app, **kw: started.append(web_app))
+    result = runner.invoke(app, ["serve", "--data-dir", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    assert "building the style index over 8 listings and 0 photos" in result.output
+    assert len(started) == 1
+    assert started[0].state.services.retriever() is StyleRetriever.default()  # warmed, reused
