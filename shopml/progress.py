@@ -107,6 +107,7 @@ class LineProgress:
         self.last_print = self.start
         self.postfix = ""
         self.closed = False
+        self._printed_state: tuple[int, str] | None = None  # (count, postfix) of the last line
 
     def __iter__(self) -> Iterator:
         if self.iterable is None:
@@ -140,6 +141,8 @@ class LineProgress:
         if self.closed:
             return
         self.closed = True
+        if self._printed_state == (self.n, self.postfix):  # the last line already says it
+            return
         if not self.silent_if_short or self.printed:
             self._print(self.clock())
 
@@ -159,5 +162,6 @@ class LineProgress:
 
     def _print(self, now: float) -> None:
         self.last_print, self.printed = now, True
+        self._printed_state = (self.n, self.postfix)
         self.file.write(self.line(now) + "\n")
         self.file.flush()

@@ -46,6 +46,16 @@ def test_off_a_terminal_a_quiet_run_prints_only_its_last_line():
     assert log.getvalue().endswith("[val_loss=0.123]\n")
 
 
+def test_off_a_terminal_the_end_is_not_printed_twice():
+    log = io.StringIO()
+    bar = progress_bar(total=4, desc="image features", unit="img", file=log, clock=_Ticks(20))
+    for _ in range(2):
+        bar.update(2)  # 40 s on: the last update prints the 100% line itself
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert lines == ["image features: 4/4 img (100%), 0:40 elapsed"]
+
+
 def test_off_a_terminal_a_short_step_can_leave_no_line():
     quick, slow = io.StringIO(), io.StringIO()
     list(progress_bar(range(5), desc="epochs", file=quick, silent_if_short=True, clock=_Ticks(1)))
