@@ -232,7 +232,10 @@ def data_stats_command(
     preset = log.spec.meta.get("preset")
     targets = CASCADE_TARGETS if preset == "cascade" else None
     no_ids = stats.get("users") is None or stats.get("items") is None
-    caption = f"users / items —: {log.spec.meta.get('ids')}" if no_ids else None
+    captions = [f"users / items —: {log.spec.meta.get('ids')}"] if no_ids else []
+    if not log.spec.meta.get("times_known", True):
+        captions.append(f"times —: {log.spec.meta.get('ts_note', 'the data set has no dates')}")
+    caption = escape("\n".join(captions)) if captions else None
     console.print(stats_table(stats, escape(str(path)), targets, caption), soft_wrap=True)
 
 

@@ -281,6 +281,23 @@ def test_data_stats_names_a_table_loader_and_prints_a_load_report(tmp_path):
     assert "UserBehavior-head.csv: rejected" in result.output
 
 
+def test_data_stats_says_why_uplift_times_and_items_are_missing():
+    from shopml.data.samples import sample_path
+
+    path = sample_path("hillstrom/hillstrom.csv")
+    result = runner.invoke(app, ["data", "stats", "--dataset", "hillstrom", str(path)])
+    assert result.exit_code == 0, result.output
+    rows = {
+        cells[0]: cells[1]
+        for line in result.output.splitlines()
+        if len(cells := [c.strip() for c in line.strip("│").split("│")]) == 2
+    }
+    assert rows["items"] == rows["duration_days"] == rows["median_pay_delay_h"] == "—"
+    assert rows["users"] == "64000"
+    assert "users / items —: one row per customer, no products" in result.output
+    assert "times —: nominal: the file has no dates" in result.output
+
+
 def test_simulate_names_the_next_step_for_a_trace_file_and_an_event_log(tmp_path):
     common = ["simulate", "--preset", "trace", "--clicks", "2000", "--seed", "1", "--out"]
     result = runner.invoke(app, [*common, str(tmp_path / "t"), "--format", "trace"])

@@ -19,11 +19,22 @@ def _windows(log: EventLog) -> tuple[float, float]:
     return conversion, refund
 
 
+_TIME_STATS = (
+    "duration_days",
+    "conversion_window_h",
+    "median_pay_delay_h",
+    "share_pay_after_15min",
+    "refund_window_h",
+    "median_refund_delay_h",
+)
+
+
 def data_stats(
     log: EventLog, conversion_window: float | None = None, refund_window: float | None = None
 ) -> dict[str, Any]:
     """Users, items, clicks, conversions, CVR, refunds, refund share, median delays, duration
-    (users / items None for a log whose format has no user / item ids)."""
+    (users / items None for a log whose format has no user / item ids; durations, windows and
+    delays None for one whose times are nominal, ``spec.meta["times_known"] = False``)."""
     default_conv, default_ref = _windows(log)
     conv_w = conversion_window if conversion_window is not None else default_conv
     ref_w = refund_window if refund_window is not None else default_ref
@@ -77,4 +88,8 @@ def data_stats(
     if "treatment" in log.clicks.column_names:
         arms, counts = np.unique(log.column("treatment"), return_counts=True)
         stats["treatment_arms"] = {int(a): int(c) for a, c in zip(arms, counts, strict=True)}
+    if not log.spec.meta.get("times_known", True):  # nominal times: no durations or delays
+        for key in _TIME_STATS:
+            if key in stats:
+                stats[key] = None
     return stats

@@ -115,6 +115,24 @@ def test_hillstrom_sample() -> None:
     assert log.spec["mens"].vocab_size == 2
 
 
+@pytest.mark.parametrize(
+    ("name", "sample"),
+    [
+        ("hillstrom", "hillstrom/hillstrom.csv"),
+        ("criteo_uplift", "criteo_uplift/criteo-uplift-v2.1-head1000.csv"),
+    ],
+)
+def test_uplift_stats_do_not_report_nominal_times_or_items(name: str, sample: str) -> None:
+    from shopml.data.stats import data_stats
+
+    _sample(sample)
+    stats = data_stats(load(name))
+    assert stats["users"] == stats["clicks"] and stats["items"] is None
+    for key in ("duration_days", "conversion_window_h", "median_pay_delay_h"):
+        assert stats.get(key) is None, key  # the times are a nominal campaign start + 1 or 2 s
+    assert stats["conversion_events"] == (578 if name == "hillstrom" else 2)
+
+
 def test_hillstrom_frame_for_sklearn() -> None:
     _sample("hillstrom/hillstrom.csv")
     X, treatment, visit, conversion, spend = hillstrom_frame()

@@ -187,6 +187,9 @@ def hillstrom(path: str | Path, *, start: int = HILLSTROM_START) -> EventLog:
             "treatment_arms": {str(v): k for k, v in HILLSTROM_ARMS.items()},
             "campaign_start": int(start),
             "ts_note": "nominal: the file has no dates; outcomes cover the 2 weeks after the e-mail",
+            "times_known": False,
+            "ids": "one row per customer, no products: user_id = row number, item_id = 0",
+            "ids_known": {"user": True, "item": False},
             "amounts_known": True,
         },
     )
@@ -294,6 +297,9 @@ def criteo_uplift(path: str | Path, *, start: int = CRITEO_UPLIFT_START) -> Even
             "treatment_arms": {"0": "control", "1": "treated"},
             "campaign_start": int(start),
             "ts_note": "nominal: the dataset has no dates",
+            "times_known": False,
+            "ids": "one row per customer, no products: user_id = row number, item_id = 0",
+            "ids_known": {"user": True, "item": False},
             "amounts_known": False,
         },
     )
