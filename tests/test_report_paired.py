@@ -64,10 +64,21 @@ def test_cli_prints_the_paired_table_and_each_pair(tmp_path):
     assert "-0.0050" in result.output and "1/2" in result.output  # mean difference, a lower
     assert "+0.0200" in result.output and "-0.0300" in result.output  # each pair
     result = CliRunner().invoke(app, ["compare", "a", "c", *args[3:]])
-    assert result.exit_code == 2 and "no toy card has 'pehe' for both a and c" in result.output
+    assert result.exit_code == 2
+    assert "no toy card has a method named 'c'; methods in them: a, b" in result.output
+    result = CliRunner().invoke(app, [*args, "--metric", "qini"])
+    assert result.exit_code == 2
+    assert "no toy card reports 'qini' for a; its metrics: pehe" in result.output
     result = CliRunner().invoke(app, ["compare", "a", "b", "--benchmark", "nothing",
                                       "--cards", str(tmp_path)])  # fmt: skip
     assert result.exit_code == 2 and "no cards of benchmark 'nothing'" in result.output
+
+
+def test_methods_never_on_one_card_together_are_named_as_such(tmp_path):
+    _card(tmp_path, 1, {"a": 0.10})
+    _card(tmp_path, 2, {"b": 0.13})
+    with pytest.raises(ValueError, match="no toy card has 'pehe' for both a and b"):
+        compare_cards(tmp_path, "toy", "a", "b", "pehe")
 
 
 def test_a_dataset_filter_that_matches_no_card_says_so(tmp_path):

@@ -107,4 +107,30 @@ def compare_cards(
     cards = read_cards(benchmark, directory)
     if not cards:
         raise ValueError(f"no cards of benchmark {benchmark!r} in {directory}")
-    return paired_differences(cards, method, reference, metric)
+    found = paired_differences(cards, method, reference, metric)
+    if not found:
+        _explain_no_pair(cards, benchmark, method, reference, metric)
+    return found
+
+
+def _explain_no_pair(
+    cards: list[dict], benchmark: str, method: str, reference: str, metric: str
+) -> None:
+    """ValueError naming what the cards lack: a method, a metric, or a card with both."""
+    metrics: dict[str, set[str]] = defaultdict(set)
+    for card in cards:
+        for entry in card["results"]:
+            metrics[entry["method"]].update(entry["metrics"])
+    for name in (method, reference):
+        if name not in metrics:
+            raise ValueError(
+                f"no {benchmark} card has a method named {name!r}; "
+                f"methods in them: {', '.join(sorted(metrics))}"
+            )
+    for name in (method, reference):
+        if metric not in metrics[name]:
+            raise ValueError(
+                f"no {benchmark} card reports {metric!r} for {name}; "
+                f"its metrics: {', '.join(sorted(metrics[name]))}"
+            )
+    raise ValueError(f"no {benchmark} card has {metric!r} for both {method} and {reference}")
