@@ -267,8 +267,12 @@ def demo(
         typer.Option(help="other families' demos: all, none, or e.g. value,listing,uplift"),
     ] = "all",
 ) -> None:
-    """A small CASCADE-like world beside the published statistics and a quick NetCVR leaderboard
-    on it, then the other families' demos (--families: value, listing, uplift, attribution)."""
+    """A tour: a small CASCADE-like world, a quick NetCVR leaderboard, the other families' demos.
+
+    The world's statistics are printed beside the published ones, then a quick NetCVR
+    leaderboard runs on it, then the other families' demos (--families: value, listing,
+    uplift, attribution).
+    """
     from shopml.data import EventLog
     from shopml.data import simulate as sim
     from shopml.data.stats import data_stats

@@ -320,3 +320,18 @@ def test_paths_that_look_like_markup_are_printed_as_they_are(tmp_path):
     result = runner.invoke(app, ["bench", "uplift", "--data", "criteo_uplift", str(missing)])
     assert result.exit_code == 2
     assert f"error: criteo_uplift: {missing} does not exist" in result.output
+
+
+def test_every_command_summary_is_one_line():
+    """A command's first help paragraph is what `--help` lists; a line break in it shows."""
+    import typer
+
+    def leaves(command, path):
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from leaves(sub, [*path, name])
+        else:
+            yield " ".join(path), (command.help or "").strip().split("\n\n")[0]
+
+    broken = [path for path, summary in leaves(typer.main.get_command(app), []) if "\n" in summary]
+    assert broken == []

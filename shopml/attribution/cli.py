@@ -130,8 +130,11 @@ def credit(
         list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. time_decay.half_life_days=3")
     ] = [],  # noqa: B006
 ) -> None:
-    """Credit tables of your own journeys: channels.csv (method × channel) and, per method,
-    journeys_<method>.csv (credit per converted journey, with the customer's id)."""
+    """Credit tables of your own journeys, per channel and per converted journey.
+
+    Writes channels.csv (method × channel) and, per method, journeys_<method>.csv (credit per
+    converted journey, with the customer's id).
+    """
     from shopml.attribution import journeys_from_log
     from shopml.attribution.base import methods as known_methods
     from shopml.attribution.credit import (
