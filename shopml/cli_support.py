@@ -108,7 +108,7 @@ SampleOption = Annotated[
     float | None,
     typer.Option(
         max=1.0,
-        help="keep this random share of a --data release file's clicks while reading it "
+        help="keep this random share of a CASCADE or TRACE release file's clicks while reading it "
         "(a release larger than memory), e.g. 0.1",
     ),
 ]
