@@ -129,13 +129,25 @@ def simulate(
         raise _fail(f"unknown format {fmt!r}; choose one of {', '.join(sim.format_names())}")
     if clicks <= 0:
         raise _fail(f"--clicks must be positive, got {clicks}")
+    from shopml.data.simulate.formats import STANDARD_FIELD_PRESETS
+
+    if fmt != "shopml" and preset not in STANDARD_FIELD_PRESETS:  # say so before simulating
+        raise _fail(
+            f"--format {fmt} needs the 22 standard fields (u_0..c_7) of a "
+            f"{' or '.join(STANDARD_FIELD_PRESETS)} world; write the {preset} world with "
+            "--format shopml"
+        )
+    if out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} is a file; give a directory (created if missing)")
     with console.status(f"simulating {clicks:,} {preset} clicks (seed {seed})"):
         result = sim.simulate(preset, clicks, seed)
-    with console.status(f"writing {fmt} layout to {out}"):
+    with console.status(f"writing {fmt} layout to {escape(str(out))}"):
         try:
             paths = sim.write(result, out, fmt)
         except ValueError as exc:
             raise _fail(str(exc)) from exc
+        except OSError as exc:  # no permission, disk full, a file where a directory goes
+            raise _fail(f"cannot write the {fmt} layout to {out}: {exc}") from exc
     print_written(console, paths)
     next_step = _SIMULATE_NEXT_STEP.get(fmt)
     if next_step is not None:

@@ -335,3 +335,19 @@ def test_every_command_summary_is_one_line():
 
     broken = [path for path, summary in leaves(typer.main.get_command(app), []) if "\n" in summary]
     assert broken == []
+
+
+def test_simulate_refuses_a_file_as_out_and_a_layout_the_preset_cannot_fill(tmp_path, monkeypatch):
+    from shopml.data import simulate as sim
+
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    result = runner.invoke(app, ["simulate", "--preset", "cascade", "--clicks", "100",
+                                 "--out", str(taken)])  # fmt: skip
+    assert result.exit_code == 2 and f"--out {taken} is a file" in result.output
+    monkeypatch.setattr(sim, "simulate", lambda *a, **k: pytest.fail("simulated anyway"))
+    result = runner.invoke(app, ["simulate", "--preset", "uplift", "--out", str(tmp_path / "u"),
+                                 "--format", "cascade"])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--format cascade needs the 22 standard fields" in result.output
+    assert "write the uplift world with --format shopml" in result.output

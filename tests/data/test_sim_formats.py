@@ -134,6 +134,18 @@ def test_layout_needs_standard_fields(tmp_path):
         write(result, tmp_path, "nope")
 
 
+def test_standard_field_presets_are_exactly_those_with_the_22_fields():
+    from shopml.data.simulate import presets, simulate
+    from shopml.data.simulate.formats import FIELD_NAMES, STANDARD_FIELD_PRESETS
+
+    with_fields = [
+        name
+        for name in presets()
+        if set(FIELD_NAMES) <= set(simulate(name, 300, seed=0).log.clicks.column_names)
+    ]
+    assert sorted(with_fields) == sorted(STANDARD_FIELD_PRESETS)
+
+
 def test_parse_preset_params_reads_json_values_and_names_bad_items():
     from shopml.data.simulate import parse_preset_params
 

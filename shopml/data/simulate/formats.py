@@ -120,6 +120,10 @@ DAY = 86_400
 _WRITE = pacsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
 
 
+#: Presets whose worlds have the 22 standard fields every official layout needs.
+STANDARD_FIELD_PRESETS = ("cascade", "trace")
+
+
 class FormatError(ValueError):
     """A simulated world cannot be written in the requested official layout."""
 
