@@ -16,6 +16,7 @@ from shopml.cli_support import (
     SampleOption,
     check_sample,
     console,
+    directory_option,
     fail,
     parse_method_options,
     parse_methods,
@@ -108,7 +109,7 @@ def stats_table(
 @app.command()
 def simulate(
     preset: Annotated[str, typer.Option(help="cascade, trace, c2c, uplift or journeys")],
-    out: Annotated[Path, typer.Option(help="output directory")],
+    out: Annotated[Path, typer.Option(help="output directory", callback=directory_option)],
     clicks: Annotated[
         int, typer.Option(help="number of clicks (units/users for some presets)")
     ] = 100_000,
@@ -137,8 +138,6 @@ def simulate(
             f"{' or '.join(STANDARD_FIELD_PRESETS)} world; write the {preset} world with "
             "--format shopml"
         )
-    if out.exists() and not out.is_dir():
-        raise _fail(f"--out {out} is a file; give a directory (created if missing)")
     with console.status(f"simulating {clicks:,} {preset} clicks (seed {seed})"):
         result = sim.simulate(preset, clicks, seed)
     with console.status(f"writing {fmt} layout to {escape(str(out))}"):
@@ -169,7 +168,11 @@ _SIMULATE_NEXT_STEP = {
 def data_validate(
     path: Annotated[Path, typer.Argument(help="event-log directory")],
     repair: Annotated[
-        Path | None, typer.Option(help="write a clean log plus rejects.parquet to this directory")
+        Path | None,
+        typer.Option(
+            help="write a clean log plus rejects.parquet to this directory",
+            callback=directory_option,
+        ),
     ] = None,
     max_rows: Annotated[int, typer.Option(min=0, help="problems shown per check")] = 20,
 ) -> None:
@@ -270,7 +273,10 @@ DEMO_NETCVR_METHODS = ["pretrained", "oracle", "bdl", "fnw", "esdfm", "tesla"]
 
 @app.command()
 def demo(
-    out: Annotated[Path | None, typer.Option(help="keep the simulated world here")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="keep the simulated world here", callback=directory_option),
+    ] = None,
     clicks: Annotated[int, typer.Option(min=1, help="clicks in the demo world")] = 200_000,
     seed: Annotated[int, typer.Option(min=0, help="random seed")] = 1,
     netcvr: Annotated[bool, typer.Option(help="also run a quick NetCVR leaderboard on it")] = True,
@@ -343,10 +349,18 @@ def bench_netcvr(
         list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. tesla.structure=shared")
     ] = [],  # noqa: B006
     cards: Annotated[
-        Path | None, typer.Option(help="write cards here instead of docs/results/cards")
+        Path | None,
+        typer.Option(
+            help="write cards here instead of docs/results/cards",
+            callback=directory_option,
+        ),
     ] = None,
     checkpoint_dir: Annotated[
-        Path | None, typer.Option(help="checkpoint runs here; a rerun resumes")
+        Path | None,
+        typer.Option(
+            help="checkpoint runs here; a rerun resumes",
+            callback=directory_option,
+        ),
     ] = None,
     preset_param: Annotated[
         list[str],
@@ -415,7 +429,10 @@ def report(
     cards: Annotated[Path, typer.Option(help="directory of result cards")] = Path(
         "docs/results/cards"
     ),
-    out: Annotated[Path, typer.Option(help="where the results pages go")] = Path("docs/results"),
+    out: Annotated[
+        Path,
+        typer.Option(help="where the results pages go", callback=directory_option),
+    ] = Path("docs/results"),
 ) -> None:
     """Regenerate the docs/results/*.md pages from the result cards."""
     from shopml.report.pages import write_pages

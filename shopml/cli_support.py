@@ -21,6 +21,14 @@ def fail(message: str, code: int = 2, to: Console | None = None) -> typer.Exit:
     return typer.Exit(code)
 
 
+def directory_option(value: Path | None) -> Path | None:
+    """Typer callback for an output-directory option: refuse an existing file (no traceback
+    from a mkdir later, after the work is done)."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file; give a directory (created if missing)")
+    return value
+
+
 def parse_int_range(text: str) -> list[int]:
     """'1..5' → [1, 2, 3, 4, 5]; '1,2,3' → [1, 2, 3]; '' → []; ValueError for anything else."""
     if ".." in text:

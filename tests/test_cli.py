@@ -344,10 +344,44 @@ def test_simulate_refuses_a_file_as_out_and_a_layout_the_preset_cannot_fill(tmp_
     taken.write_text("")
     result = runner.invoke(app, ["simulate", "--preset", "cascade", "--clicks", "100",
                                  "--out", str(taken)])  # fmt: skip
-    assert result.exit_code == 2 and f"--out {taken} is a file" in result.output
+    assert result.exit_code == 2 and _unboxed(f"{taken} is a file") in _unboxed(result.output)
     monkeypatch.setattr(sim, "simulate", lambda *a, **k: pytest.fail("simulated anyway"))
     result = runner.invoke(app, ["simulate", "--preset", "uplift", "--out", str(tmp_path / "u"),
                                  "--format", "cascade"])  # fmt: skip
     assert result.exit_code == 2, result.output
     assert "--format cascade needs the 22 standard fields" in result.output
     assert "write the uplift world with --format shopml" in result.output
+
+
+def _unboxed(output: str) -> str:
+    """Click's error box without borders or whitespace (it wraps long paths anywhere)."""
+    return "".join(c for c in output if not c.isspace() and c not in "│╭╮╰╯─")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["simulate", "--preset", "cascade", "--out", "FILE"],
+        ["data", "validate", "LOG", "--repair", "FILE"],
+        ["demo", "--out", "FILE"],
+        ["bench", "netcvr", "--quick", "--cards", "FILE"],
+        ["bench", "netcvr", "--quick", "--checkpoint-dir", "FILE"],
+        ["bench", "gmv", "--quick", "--cards", "FILE"],
+        ["bench", "gmv", "--quick", "--checkpoint-dir", "FILE"],
+        ["bench", "uplift", "--preset", "uplift", "--cards", "FILE"],
+        ["bench", "uplift", "--preset", "uplift", "--plots", "FILE"],
+        ["bench", "attribution", "--cards", "FILE"],
+        ["bench", "listing", "--cards", "FILE"],
+        ["listing", "train-attributes", "--card-dir", "FILE"],
+        ["report", "--out", "FILE"],
+        ["serve", "--data-dir", "FILE"],
+        ["serve", "--photo-dir", "FILE"],
+    ],
+)
+def test_a_file_where_an_output_directory_goes_is_refused_up_front(tmp_path, command):
+    taken = tmp_path / "taken.txt"
+    taken.write_text("")
+    args = [str(taken) if a == "FILE" else str(tmp_path) if a == "LOG" else a for a in command]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert _unboxed(f"{taken} is a file; give a directory") in _unboxed(result.output)

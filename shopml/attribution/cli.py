@@ -11,7 +11,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shopml.cli_support import fail, parse_method_options, parse_methods, parse_seeds
+from shopml.cli_support import (
+    directory_option,
+    fail,
+    parse_method_options,
+    parse_methods,
+    parse_seeds,
+)
 from shopml.console import make_console, print_written
 
 console = make_console()
@@ -69,7 +75,11 @@ def bench_attribution(
     ] = None,
     option: Annotated[list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. dnamta.epochs=2")] = [],  # noqa: B006
     cards: Annotated[
-        Path | None, typer.Option(help="write cards here instead of docs/results/cards")
+        Path | None,
+        typer.Option(
+            help="write cards here instead of docs/results/cards",
+            callback=directory_option,
+        ),
     ] = None,
     figure: Annotated[Path | None, typer.Option(help="credit bar chart PNG path")] = None,
 ) -> None:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from shopml.cli_support import fail
+from shopml.cli_support import directory_option, fail
 from shopml.console import make_console, print_written
 
 listing_app = typer.Typer(
@@ -194,7 +194,11 @@ def bench_listing(
         float | None, typer.Option(help="LLM backend time limit per draft, seconds")
     ] = None,
     cards: Annotated[
-        Path | None, typer.Option(help="write cards here instead of docs/results/cards")
+        Path | None,
+        typer.Option(
+            help="write cards here instead of docs/results/cards",
+            callback=directory_option,
+        ),
     ] = None,
 ) -> None:
     """Listing drafts on held-out catalog items: ROUGE-L, distinct-n, coverage, hallucination."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shopml.cli_support import fail
+from shopml.cli_support import directory_option, fail
 from shopml.console import make_console
 
 console = make_console()
@@ -28,10 +28,18 @@ def serve(
         ),
     ] = "",
     data_dir: Annotated[
-        Path, typer.Option(help="folder for the default SQLite file and the stored photos")
+        Path,
+        typer.Option(
+            help="folder for the default SQLite file and the stored photos",
+            callback=directory_option,
+        ),
     ] = Path("shopml-serve"),
     photo_dir: Annotated[
-        Path | None, typer.Option(help="folder for published photos (default DATA_DIR/photos)")
+        Path | None,
+        typer.Option(
+            help="folder for published photos (default DATA_DIR/photos)",
+            callback=directory_option,
+        ),
     ] = None,
     backend: Annotated[
         list[str] | None,

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopml.cli_support import fail
+from shopml.cli_support import directory_option, fail
 from shopml.console import make_console
 
 console = make_console()
@@ -57,12 +57,16 @@ def bench_uplift(
             min=0, help="initialisation of every model (weights, batch order, early-stopping rows)"
         ),
     ] = 0,
-    cards: Annotated[Path | None, typer.Option(help="card directory")] = None,
+    cards: Annotated[
+        Path | None,
+        typer.Option(help="card directory", callback=directory_option),
+    ] = None,
     plots: Annotated[
         Path | None,
         typer.Option(
             help="PNG directory (Qini, uplift, deciles of EFIN/ECUP; default "
-            f"{DEFAULT_PLOTS} when the cards go to the kept card directory, else none)"
+            f"{DEFAULT_PLOTS} when the cards go to the kept card directory, else none)",
+            callback=directory_option,
         ),
     ] = None,
     no_cards: Annotated[bool, typer.Option("--no-cards", help="do not write result cards")] = False,

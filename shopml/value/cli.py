@@ -11,6 +11,7 @@ from rich.console import Console
 from shopml.cli_support import (
     SampleOption,
     check_sample,
+    directory_option,
     fail,
     parse_method_options,
     parse_methods,
@@ -52,10 +53,18 @@ def bench_gmv(
         int | None, typer.Option(help="torch threads (default: SHOPML_THREADS if set, else 1)")
     ] = None,
     cards: Annotated[
-        Path | None, typer.Option(help="write cards here instead of docs/results/cards")
+        Path | None,
+        typer.Option(
+            help="write cards here instead of docs/results/cards",
+            callback=directory_option,
+        ),
     ] = None,
     checkpoint_dir: Annotated[
-        Path | None, typer.Option(help="checkpoint runs here; a rerun resumes")
+        Path | None,
+        typer.Option(
+            help="checkpoint runs here; a rerun resumes",
+            callback=directory_option,
+        ),
     ] = None,
     bayes_card: Annotated[
         bool,

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shopml.cli_support import fail
+from shopml.cli_support import directory_option, fail
 from shopml.console import make_console
 
 console = make_console()
@@ -42,7 +42,10 @@ def train_attributes_command(
     limit: Annotated[int | None, typer.Option(help="train on a seeded subset of N photos")] = None,
     card_dir: Annotated[
         Path | None,
-        typer.Option(help="where to write the result card (default docs/results/cards)"),
+        typer.Option(
+            help="where to write the result card (default docs/results/cards)",
+            callback=directory_option,
+        ),
     ] = None,
     no_card: Annotated[bool, typer.Option("--no-card", help="do not write a result card")] = False,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 1,
