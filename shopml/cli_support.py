@@ -29,6 +29,18 @@ def directory_option(value: Path | None) -> Path | None:
     return value
 
 
+def figure_file_option(value: Path | None) -> Path | None:
+    """Typer callback for a figure-file option: refuse a directory and a name without a file
+    type (matplotlib would write NAME.png beside it while we reported NAME)."""
+    if value is None:
+        return value
+    if value.is_dir():
+        raise typer.BadParameter(f"{value} is a directory; give a file path such as {value}/x.png")
+    if not value.suffix:
+        raise typer.BadParameter(f"{value} has no file type; give e.g. {value}.png (or .svg, .pdf)")
+    return value
+
+
 def parse_int_range(text: str) -> list[int]:
     """'1..5' → [1, 2, 3, 4, 5]; '1,2,3' → [1, 2, 3]; '' → []; ValueError for anything else."""
     if ".." in text:

@@ -385,3 +385,14 @@ def test_a_file_where_an_output_directory_goes_is_refused_up_front(tmp_path, com
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert _unboxed(f"{taken} is a file; give a directory") in _unboxed(result.output)
+
+
+@pytest.mark.parametrize(("name", "message"), [("", "is a directory"), ("credit", "has no file type")])
+def test_attribution_figure_must_be_a_file_with_a_type(tmp_path, name, message):
+    figure = tmp_path / name if name else tmp_path
+    args = ["bench", "attribution", "--users", "500", "--seeds", "1", "--methods", "last_touch",
+            "--cards", str(tmp_path / "cards"), "--figure", str(figure)]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert _unboxed(f"{figure} {message}") in _unboxed(result.output)
+    assert not (tmp_path / "credit.png").exists() and not (tmp_path / "cards").exists()

@@ -14,6 +14,7 @@ from rich.table import Table
 from shopml.cli_support import (
     directory_option,
     fail,
+    figure_file_option,
     parse_method_options,
     parse_methods,
     parse_seeds,
@@ -81,7 +82,10 @@ def bench_attribution(
             callback=directory_option,
         ),
     ] = None,
-    figure: Annotated[Path | None, typer.Option(help="credit bar chart PNG path")] = None,
+    figure: Annotated[
+        Path | None,
+        typer.Option(help="credit bar chart PNG path", callback=figure_file_option),
+    ] = None,
 ) -> None:
     """Channel credit of every attribution method; on the journeys preset, error vs the truth."""
     from shopml.attribution.base import methods as known_methods
