@@ -158,3 +158,37 @@ def test_roundtrip_through_parquet(tmp_path):
     log = EventLog.open(tmp_path)
     assert log.clicks.equals(result.log.clicks)
     assert EventLog.read_truth(tmp_path).num_rows == 5_000
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"nosuch": 1}, r"unknown cascade parameters \['nosuch'\]"),
+        ({"drift_sd": "x"}, "drift_sd: expected a number, got 'x'"),
+        ({"drift_sd": True}, "drift_sd: expected a number, got True"),
+        ({"drift_sd": float("nan")}, "drift_sd: expected a finite number"),
+        ({"drift_sd": -0.1}, "drift_sd: a spread cannot be negative"),
+        ({"drift_phi": 1.0}, r"drift_phi: must be in \[0, 1\)"),
+        ({"cancel_share": 1.5}, r"cancel_share: must be in \[0, 1\]"),
+        ({"pay_delay_shape": 0}, "pay_delay_shape: must be positive"),
+        ({"n_days": 10.5}, "n_days: expected a whole number"),
+        ({"conversion_window_s": -5}, "conversion_window_s: must be positive"),
+    ],
+)
+def test_bad_preset_parameters_are_named(params, message):
+    with pytest.raises(ValueError, match=message):
+        simulate("cascade", 300, seed=0, params=params)
+
+
+def test_parameters_read_as_floats_keep_their_kind():
+    world = simulate("cascade", 300, seed=0, params={"n_days": 10.0, "drift_sd": np.int64(0)})
+    days = (world.log.column("ts").max() - world.log.column("ts").min()) / 86_400
+    assert days < 10
+
+
+def test_clicks_and_params_of_the_wrong_type_are_named():
+    with pytest.raises(TypeError, match="clicks must be an integer, got str '100'"):
+        simulate("cascade", "100")
+    with pytest.raises(TypeError, match="params must be a dict"):
+        simulate("cascade", 100, params=[("drift_sd", 0.1)])
+    assert simulate("cascade", np.int64(200), seed=0).log.n_clicks == 200

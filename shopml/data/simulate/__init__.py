@@ -8,6 +8,7 @@ log plus a separate truth table that no loader ever joins into features.
 from __future__ import annotations
 
 import json
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,8 +87,12 @@ def simulate(preset: str, clicks: int, seed: int = 0, params: dict | None = None
     _load_presets()
     if preset not in _PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(_PRESETS)}")
+    if isinstance(clicks, bool) or not isinstance(clicks, numbers.Integral):
+        raise TypeError(f"clicks must be an integer, got {type(clicks).__name__} {clicks!r}")
     if clicks <= 0:
         raise ValueError(f"clicks must be positive, got {clicks}")
+    if params is not None and not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of NAME: value, got {type(params).__name__}")
     if not params:
         return _PRESETS[preset](clicks, seed)
     import inspect

@@ -71,6 +71,7 @@ add-to-cart events are not simulated. Calibration constants below were obtained 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
@@ -437,7 +438,28 @@ def cascade(n_clicks: int, seed: int, params: dict | None = None) -> SimResult:
     unknown = sorted(set(params) - known)
     if unknown:
         raise ValueError(f"unknown cascade parameters {unknown}; choose from {sorted(known)}")
-    return simulate_cascade(n_clicks, seed, replace(CascadeParams(), **params))
+    checked = {name: _check_param(name, value) for name, value in params.items()}
+    return simulate_cascade(n_clicks, seed, replace(CascadeParams(), **checked))
+
+
+def _check_param(name: str, value: object) -> int | float:
+    """The value as its field's kind (10.0 -> 10 for a whole-number field); ValueError naming
+    a parameter that is not a number of its kind or outside the range its distribution allows."""
+    integral = CascadeParams.__dataclass_fields__[name].type in ("int", int)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"cascade parameter {name}: expected a number, got {value!r}")
+    if not np.isfinite(value) or (integral and value != int(value)):
+        kind = "a whole number" if integral else "a finite number"
+        raise ValueError(f"cascade parameter {name}: expected {kind}, got {value!r}")
+    if name == "drift_phi" and not 0 <= value < 1:
+        raise ValueError(f"cascade parameter drift_phi: must be in [0, 1), got {value!r}")
+    if name == "cancel_share" and not 0 <= value <= 1:
+        raise ValueError(f"cascade parameter cancel_share: must be in [0, 1], got {value!r}")
+    if (name.endswith(("_sd", "_sigma"))) and value < 0:
+        raise ValueError(f"cascade parameter {name}: a spread cannot be negative, got {value!r}")
+    if (name.endswith(("_shape", "_window_s")) or name == "n_days") and value <= 0:
+        raise ValueError(f"cascade parameter {name}: must be positive, got {value!r}")
+    return int(value) if integral else float(value)
 
 
 # ------------------------------------------------------------------------------ calibration
