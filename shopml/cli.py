@@ -13,6 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from shopml.cli_support import (
+    CardsDirOption,
+    CheckpointDirOption,
     SampleOption,
     check_sample,
     console,
@@ -348,20 +350,8 @@ def bench_netcvr(
     option: Annotated[
         list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. tesla.structure=shared")
     ] = [],  # noqa: B006
-    cards: Annotated[
-        Path | None,
-        typer.Option(
-            help="write cards here instead of docs/results/cards",
-            callback=directory_option,
-        ),
-    ] = None,
-    checkpoint_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="checkpoint runs here; a rerun resumes",
-            callback=directory_option,
-        ),
-    ] = None,
+    cards: CardsDirOption = None,
+    checkpoint_dir: CheckpointDirOption = None,
     preset_param: Annotated[
         list[str],
         typer.Option(help="NAME=VALUE overriding a preset constant, e.g. drift_sd=0.7"),

@@ -41,6 +41,20 @@ def figure_file_option(value: Path | None) -> Path | None:
     return value
 
 
+#: ``--cards DIR`` of a benchmark command (None: the kept cards, docs/results/cards).
+CardsDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="write cards here instead of docs/results/cards", callback=directory_option
+    ),
+]
+#: ``--checkpoint-dir DIR`` of a stream benchmark.
+CheckpointDirOption = Annotated[
+    Path | None,
+    typer.Option(help="checkpoint runs here; a rerun resumes", callback=directory_option),
+]
+
+
 def parse_int_range(text: str) -> list[int]:
     """'1..5' → [1, 2, 3, 4, 5]; '1,2,3' → [1, 2, 3]; '' → []; ValueError for anything else."""
     if ".." in text:

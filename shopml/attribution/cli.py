@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from shopml.cli_support import (
-    directory_option,
+    CardsDirOption,
     fail,
     figure_file_option,
     parse_method_options,
@@ -75,13 +75,7 @@ def bench_attribution(
         float | None, typer.Option(help="drop touches older than this before the journey's end")
     ] = None,
     option: Annotated[list[str], typer.Option(help="METHOD.NAME=VALUE, e.g. dnamta.epochs=2")] = [],  # noqa: B006
-    cards: Annotated[
-        Path | None,
-        typer.Option(
-            help="write cards here instead of docs/results/cards",
-            callback=directory_option,
-        ),
-    ] = None,
+    cards: CardsDirOption = None,
     figure: Annotated[
         Path | None,
         typer.Option(help="credit bar chart PNG path", callback=figure_file_option),

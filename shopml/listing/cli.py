@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from shopml.cli_support import directory_option, fail
+from shopml.cli_support import CardsDirOption, fail
 from shopml.console import make_console, print_written
 
 listing_app = typer.Typer(
@@ -193,13 +193,7 @@ def bench_listing(
     timeout: Annotated[
         float | None, typer.Option(help="LLM backend time limit per draft, seconds")
     ] = None,
-    cards: Annotated[
-        Path | None,
-        typer.Option(
-            help="write cards here instead of docs/results/cards",
-            callback=directory_option,
-        ),
-    ] = None,
+    cards: CardsDirOption = None,
 ) -> None:
     """Listing drafts on held-out catalog items: ROUGE-L, distinct-n, coverage, hallucination."""
     from shopml.listing.bench import ListingBenchSpec, run_listing_bench

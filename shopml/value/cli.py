@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 
 from shopml.cli_support import (
+    CardsDirOption,
+    CheckpointDirOption,
     SampleOption,
     check_sample,
-    directory_option,
     fail,
     parse_method_options,
     parse_methods,
@@ -52,20 +53,8 @@ def bench_gmv(
     threads: Annotated[
         int | None, typer.Option(help="torch threads (default: SHOPML_THREADS if set, else 1)")
     ] = None,
-    cards: Annotated[
-        Path | None,
-        typer.Option(
-            help="write cards here instead of docs/results/cards",
-            callback=directory_option,
-        ),
-    ] = None,
-    checkpoint_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="checkpoint runs here; a rerun resumes",
-            callback=directory_option,
-        ),
-    ] = None,
+    cards: CardsDirOption = None,
+    checkpoint_dir: CheckpointDirOption = None,
     bayes_card: Annotated[
         bool,
         typer.Option(help="write the Bayes limit into the cards (--no-bayes-card for extra "
