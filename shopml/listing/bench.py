@@ -497,6 +497,28 @@ def _first_sentence(text: str) -> str:
     return match.group(0) if match else line
 
 
+#: The columns of the printed results table (the same as docs/listing.md's).
+TABLE_METRICS = (
+    "rouge_l", "distinct_1", "distinct_2", "attribute_coverage", "hallucination_rate",
+    "hallucinated_share", "latency_s",
+)  # fmt: skip
+
+
+def results_table(results: list[dict], title: str) -> Any:
+    """One dataset's methods × metrics, as ``shopml bench listing`` prints them ("—": n/a)."""
+    from rich.table import Table
+
+    table = Table(title=escape(title))
+    table.add_column("method")
+    for metric in TABLE_METRICS:
+        table.add_column(metric, justify="right")
+    for result in results:
+        values = [result["metrics"].get(metric) for metric in TABLE_METRICS]
+        cells = ["—" if v is None else f"{v:.4f}" for v in values]
+        table.add_row(escape(result["method"]), *cells)
+    return table
+
+
 def run_listing_bench(
     spec: ListingBenchSpec, console: Any, write: Callable | None = None
 ) -> list[Path]:
@@ -525,6 +547,8 @@ def run_listing_bench(
             "sha256": {file: sha256_file(sample_path(file))},
             "items": min(spec.semipqa_items, 199),
         }
+        title = f"semiPQA data-to-text: {dataset['items']} pairs, seed {spec.seed}"
+        console.print(results_table(results, title))
         paths.append(
             write(BENCHMARK, dataset, spec.seed,
                   {**config, "items": spec.semipqa_items, "wall_s": time.perf_counter() - started},
@@ -541,6 +565,8 @@ def run_listing_bench(
         "sha256": {f: sha256_file(sample_path(f)) for f in files},
         **info,
     }
+    title = f"held-out catalog items (Myntra + Mercari): {spec.items} items, seed {spec.seed}"
+    console.print(results_table(results, title))
     paths.append(
         write(BENCHMARK, dataset, spec.seed, {**config, "wall_s": time.perf_counter() - started},
               results, out_dir=spec.card_dir)

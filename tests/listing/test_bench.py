@@ -1,5 +1,6 @@
 """Listing benchmark metrics against hand-computed values, semiPQA parsing, a tiny carded run."""
 
+import io
 import json
 
 import pytest
@@ -97,7 +98,8 @@ def test_tiny_template_run_writes_cards(tmp_path):
         card_dir=tmp_path,
         retriever=CorpusRetriever(),
     )
-    paths = run_listing_bench(spec, Console(quiet=True))
+    screen = Console(file=io.StringIO(), width=200)
+    paths = run_listing_bench(spec, screen)
     assert [p.name for p in paths] == [
         "listing-semipqa_data_to_text-seed0.json",
         "listing-myntra_mercari_heldout-seed0.json",
@@ -105,6 +107,13 @@ def test_tiny_template_run_writes_cards(tmp_path):
     card = json.loads(paths[1].read_text())
     methods = [r["method"] for r in card["results"]]
     assert methods == ["template_raw", "template_rag", "template_rag_verified", "reference"]
+    printed = screen.file.getvalue()  # each dataset's results table, with the card's numbers
+    assert "semiPQA data-to-text: 5 pairs, seed 0" in printed
+    assert "held-out catalog items (Myntra + Mercari): 4 items, seed 0" in printed
+    rag = card["results"][1]["metrics"]
+    rows = [line.strip("│ ").split("│") for line in printed.splitlines() if "│" in line]
+    cells = next([c.strip() for c in row] for row in rows if row[0].strip() == "template_rag")
+    assert cells[1:3] == [f"{rag['rouge_l']:.4f}", f"{rag['distinct_1']:.4f}"]
     assert card["dataset"]["sources"] == {"mercari": 2, "myntra": 2}
     by = {r["method"]: r["metrics"] for r in card["results"]}
     assert by["template_raw"]["hallucination_rate"] == 0.0  # the template states only facts
