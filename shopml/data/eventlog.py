@@ -27,6 +27,14 @@ class EventLogError(ValueError):
     """An event-log directory or table is missing or malformed."""
 
 
+#: Why a file given where an event-log directory goes is refused, and what reads it.
+FILE_NOT_LOG = (
+    "a file, not an event-log directory (clicks.parquet, events.parquet, spec.json); read a "
+    "data set's file with its loader: shopml.data.load(NAME, path), or --dataset NAME / "
+    "--data on the command line"
+)
+
+
 @dataclass
 class EventLog:
     """The clicks and events of a marketplace, with optional side tables."""
@@ -45,6 +53,8 @@ class EventLog:
     def open(cls, path: str | Path) -> EventLog:
         """Open an event-log directory (clicks.parquet, events.parquet, spec.json, ...)."""
         root = Path(path)
+        if root.is_file():
+            raise EventLogError(f"{root}: {FILE_NOT_LOG}")
         if not root.is_dir():
             raise EventLogError(f"{root}: no such event-log directory")
         tables: dict[str, pa.Table | None] = {}

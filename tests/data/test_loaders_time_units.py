@@ -166,3 +166,27 @@ def test_relative_seconds_still_load_and_an_impossible_origin_is_still_named(
     assert str(info.value).endswith(
         f"1 click time(s) outside 2000..2100, first {path}: data row 3 (line 3): 32503680000"
     )
+
+
+def test_a_trace_file_given_as_cascade_and_back_is_named(tmp_path):
+    from shopml.data import DatasetError, load
+    from shopml.data.simulate import simulate, write
+
+    trace_file = write(simulate("trace", 300, seed=0), tmp_path / "t", "trace")[0]
+    cascade_file = write(simulate("cascade", 300, seed=0), tmp_path / "c", "cascade")[0]
+    with pytest.raises(DatasetError, match="so this is a TRACE file; `shopml bench gmv --data`"):
+        load("cascade", trace_file)
+    with pytest.raises(DatasetError, match="likely in the CASCADE layout: `shopml bench netcvr"):
+        load("trace", cascade_file)
+
+
+def test_a_file_where_an_event_log_directory_goes_is_named(tmp_path):
+    from shopml.data import EventLog, EventLogError
+    from shopml.data.validate import validate
+
+    file = tmp_path / "processed_data_expand.txt"
+    file.write_text("1\t2\n")
+    with pytest.raises(EventLogError, match="a file, not an event-log directory"):
+        EventLog.open(file)
+    messages = [p.message for p in validate(file).problems]
+    assert any("a file, not an event-log directory" in m for m in messages)

@@ -383,12 +383,28 @@ def _read_cascade_file(
         report.rows_read -= 1
         report.note(f"{path.name}: header line skipped (the release has none)")
     if df.shape[1] != len(CASCADE_COLUMNS):
+        first = set(df.iloc[0].astype(str)) if len(df) else set()
+        hint = (
+            ": its first line is TRACE's header (click_time, pay_time, dirpay_amt), so this is "
+            "a TRACE file; `shopml bench gmv --data` and load('trace', path) read those"
+            if {"click_time", "pay_time", "dirpay_amt"} <= first
+            else ""
+        )
         raise DatasetError(
             f"{path}: expected {len(CASCADE_COLUMNS)} tab-separated columns (click time, pay "
-            f"time, refund time, {CASCADE_N_FIELDS} fields), found {df.shape[1]}"
+            f"time, refund time, {CASCADE_N_FIELDS} fields), found {df.shape[1]}{hint}"
         )
     df.columns = CASCADE_COLUMNS
     return df
+
+
+def _is_number(text: object) -> bool:
+    """Whether a header cell is a number (pandas suffixes repeats: '1.1' is a second '1')."""
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
 
 
 @register_loader(
@@ -536,6 +552,12 @@ def trace(
         file, sep="\t", dtype=str, dataset="trace", quoting=3, sample=sample,
         sample_seed=sample_seed,
     )  # fmt: skip
+    if "click_time" not in df.columns and all(_is_number(c) for c in df.columns):
+        raise DatasetError(
+            f"{file}: its first line is data, not TRACE's header (click_time, pay_time, "
+            "dirpay_amt, ...); a file without a header is likely in the CASCADE layout: "
+            "`shopml bench netcvr --data` and load('cascade', path) read those"
+        )
     require_columns(df, ["click_time", "pay_time", "dirpay_amt"], file)
     report = report_of(df, file)
     feature_names = [c for c in df.columns if c not in TRACE_LABEL_COLUMNS]
