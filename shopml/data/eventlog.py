@@ -27,12 +27,15 @@ class EventLogError(ValueError):
     """An event-log directory or table is missing or malformed."""
 
 
-#: Why a file given where an event-log directory goes is refused, and what reads it.
-FILE_NOT_LOG = (
-    "a file, not an event-log directory (clicks.parquet, events.parquet, spec.json); read a "
-    "data set's file with its loader: shopml.data.load(NAME, path), or --dataset NAME / "
-    "--data on the command line"
-)
+def not_a_log_message(root: Path) -> str:
+    """Why `root` (not a directory) is no event log: missing, or a file and what reads one."""
+    if not root.is_file():
+        return f"{root}: no such event-log directory"
+    return (
+        f"{root}: a file, not an event-log directory (clicks.parquet, events.parquet, "
+        "spec.json); read a data set's file with its loader: shopml.data.load(NAME, path), or "
+        "--dataset NAME / --data on the command line"
+    )
 
 
 @dataclass
@@ -53,10 +56,8 @@ class EventLog:
     def open(cls, path: str | Path) -> EventLog:
         """Open an event-log directory (clicks.parquet, events.parquet, spec.json, ...)."""
         root = Path(path)
-        if root.is_file():
-            raise EventLogError(f"{root}: {FILE_NOT_LOG}")
         if not root.is_dir():
-            raise EventLogError(f"{root}: no such event-log directory")
+            raise EventLogError(not_a_log_message(root))
         tables: dict[str, pa.Table | None] = {}
         for name in TABLE_FILES:
             if name == "truth":

@@ -114,7 +114,7 @@ import pyarrow.parquet as pq
 from rich.markup import escape
 from rich.table import Table
 
-from shopml.data.eventlog import FILE_NOT_LOG, EventLog, EventLogError
+from shopml.data.eventlog import EventLog, EventLogError, not_a_log_message
 from shopml.data.schema import (
     CLICK_KEY_COLUMNS,
     CLICK_OPTIONAL_COLUMNS,
@@ -388,9 +388,7 @@ def _load(src: str | Path | EventLog, groups: list[_Group]) -> _Log:
                 None,
                 "missing_file",
                 None,
-                f"{root}: {FILE_NOT_LOG}"
-                if root.is_file()
-                else f"{root}: no such event-log directory",
+                not_a_log_message(root),
                 fatal=True,
             )
         )

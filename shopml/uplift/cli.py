@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shopml.cli_support import directory_option, fail
+from shopml.cli_support import CardsDirOption, directory_option, fail
 from shopml.console import make_console
 
 console = make_console()
@@ -57,10 +57,7 @@ def bench_uplift(
             min=0, help="initialisation of every model (weights, batch order, early-stopping rows)"
         ),
     ] = 0,
-    cards: Annotated[
-        Path | None,
-        typer.Option(help="card directory", callback=directory_option),
-    ] = None,
+    cards: CardsDirOption = None,
     plots: Annotated[
         Path | None,
         typer.Option(

@@ -221,8 +221,9 @@ class _Rows:
         present = total > 0
         if not np.all((inside[present] == 0) | (inside[present] == total[present])):
             return None
-        all_in = [f for (f, _), n, t in zip(self._files, inside, total, strict=True) if t and n == t]
-        none_in = [f for (f, _), n, t in zip(self._files, inside, total, strict=True) if t and n == 0]
+        files = [file for file, _ in self._files]
+        all_in = [f for f, keep in zip(files, present & (inside == total), strict=True) if keep]
+        none_in = [f for f, keep in zip(files, present & (inside == 0), strict=True) if keep]
         return (all_in, none_in) if all_in and none_in else None
 
 
@@ -398,15 +399,6 @@ def _read_cascade_file(
     return df
 
 
-def _is_number(text: object) -> bool:
-    """Whether a header cell is a number (pandas suffixes repeats: '1.1' is a second '1')."""
-    try:
-        float(str(text))
-    except ValueError:
-        return False
-    return True
-
-
 @register_loader(
     "cascade",
     returns="eventlog",
@@ -552,7 +544,8 @@ def trace(
         file, sep="\t", dtype=str, dataset="trace", quoting=3, sample=sample,
         sample_seed=sample_seed,
     )  # fmt: skip
-    if "click_time" not in df.columns and all(_is_number(c) for c in df.columns):
+    header = pd.to_numeric(pd.Series(df.columns, dtype=str), errors="coerce")
+    if "click_time" not in df.columns and header.notna().all():  # (repeats read as '1.1')
         raise DatasetError(
             f"{file}: its first line is data, not TRACE's header (click_time, pay_time, "
             "dirpay_amt, ...); a file without a header is likely in the CASCADE layout: "

@@ -98,6 +98,16 @@ CRITEO_UPLIFT_FEATURES = [f"f{i}" for i in range(12)]
 CRITEO_UPLIFT_LABELS = ["treatment", "conversion", "visit", "exposure"]
 
 
+def _customer_rows_meta() -> dict:
+    """Meta of both data sets (a fresh dict per log): one row per customer, no products, no
+    dates, so data_stats reports no items, durations or delays."""
+    return {
+        "ids": "one row per customer, no products: user_id = row number, item_id = 0",
+        "ids_known": {"user": True, "item": False},
+        "times_known": False,
+    }
+
+
 def _binary(df: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     values = to_int64(df, column, path)
     bad = (values != 0) & (values != 1)
@@ -187,9 +197,7 @@ def hillstrom(path: str | Path, *, start: int = HILLSTROM_START) -> EventLog:
             "treatment_arms": {str(v): k for k, v in HILLSTROM_ARMS.items()},
             "campaign_start": int(start),
             "ts_note": "nominal: the file has no dates; outcomes cover the 2 weeks after the e-mail",
-            "times_known": False,
-            "ids": "one row per customer, no products: user_id = row number, item_id = 0",
-            "ids_known": {"user": True, "item": False},
+            **_customer_rows_meta(),
             "amounts_known": True,
         },
     )
@@ -297,9 +305,7 @@ def criteo_uplift(path: str | Path, *, start: int = CRITEO_UPLIFT_START) -> Even
             "treatment_arms": {"0": "control", "1": "treated"},
             "campaign_start": int(start),
             "ts_note": "nominal: the dataset has no dates",
-            "times_known": False,
-            "ids": "one row per customer, no products: user_id = row number, item_id = 0",
-            "ids_known": {"user": True, "item": False},
+            **_customer_rows_meta(),
             "amounts_known": False,
         },
     )
