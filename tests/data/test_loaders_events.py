@@ -620,6 +620,62 @@ def test_common_read_csv_reports_blank_rows(tmp_path: Path) -> None:
         read_csv(empty)
 
 
+def test_a_file_of_another_loader_is_named_in_the_missing_column_error() -> None:
+    hillstrom = _sample("hillstrom/hillstrom.csv")
+    with pytest.raises(DatasetError, match="missing required") as caught:
+        load("attribution_journeys", hillstrom)
+    assert "it has the columns of the data set hillstrom" in str(caught.value)
+    assert "shopml.data.load('hillstrom', path)" in str(caught.value)
+    diginetica = _sample("diginetica/train-item-views-sample.csv")  # ';'-separated
+    with pytest.raises(DatasetError, match="the columns of the data set diginetica") as caught:
+        load("criteo_uplift", diginetica)
+    assert "(the header holds ';': is the file ';'-separated?)" in str(caught.value)
+
+
+def test_a_cascade_file_given_to_a_loader_with_a_header_is_named(tmp_path: Path) -> None:
+    from shopml.data.simulate import simulate, write
+
+    for cascade_file in write(simulate("cascade", 300, seed=0), tmp_path / "c", "cascade"):
+        with pytest.raises(DatasetError, match="missing required") as caught:
+            load("attribution_journeys", cascade_file)
+        message = str(caught.value)
+        assert "its first line is data: the file has no header line; 25 tab-separated" in message
+        assert "the CASCADE layout, which `shopml bench netcvr --data`" in message
+        assert "-separated?" not in message
+    headerless = tmp_path / "h.csv"
+    headerless.write_text("1,2268318,2520377,pv,1511544070\n")
+    with pytest.raises(DatasetError, match="missing required") as caught:
+        load("hillstrom", headerless)
+    assert str(caught.value).endswith("(its first line is data: the file has no header line)")
+
+
+def test_a_file_no_loader_reads_gets_no_loader_named(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(DatasetError, match="missing required") as caught:
+        load("hillstrom", path)
+    assert "the columns of the data set" not in str(caught.value)
+
+
+def _header_of(sample: Path) -> list[str]:
+    file = sample if sample.is_file() else sorted(sample.glob("daangn*.csv"))[0]
+    first = pd.read_csv(file, nrows=0, sep=None, engine="python", encoding="utf-8-sig")
+    return [str(c).strip() for c in first.columns]
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, info in loaders().items() if info.columns and info.sample is not None]
+)
+def test_each_loaders_declared_columns_match_its_own_sample(name: str) -> None:
+    from shopml.data.loaders import loaders_for_columns
+
+    info = loaders()[name]
+    sample = _sample(info.sample)
+    if sample.is_dir() and not list(sample.glob("daangn*.csv")):
+        pytest.skip(f"{name}: its sample is a directory of split files")
+    assert name in loaders_for_columns(_header_of(sample))
+
+
 # ---------------------------------------------------------------- simulator round trips
 def _format_writer(fmt: str) -> None:
     """Skip unless the simulator's writer of this official layout exists."""

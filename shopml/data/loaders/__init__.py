@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,19 +30,26 @@ class LoaderInfo:
     returns: str
     sample: str | None
     description: str
+    columns: tuple[str, ...] = ()
 
 
 _LOADERS: dict[str, LoaderInfo] = {}
 
 
 def register_loader(
-    name: str, returns: str, sample: str | None = None, description: str = ""
+    name: str,
+    returns: str,
+    sample: str | None = None,
+    description: str = "",
+    columns: Sequence[str] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a loader; `returns` is 'eventlog', 'catalog' or 'table'; `sample` is a path
-    relative to the shared data directory (None where no sample exists here)."""
+    relative to the shared data directory (None where no sample exists here); `columns` are
+    the header columns its file must have (they name the loader when another one is given it)."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _LOADERS[name] = LoaderInfo(name, fn, returns, sample, description or (fn.__doc__ or ""))
+        doc = description or (fn.__doc__ or "")
+        _LOADERS[name] = LoaderInfo(name, fn, returns, sample, doc, tuple(columns))
         return fn
 
     return wrap
@@ -58,6 +65,13 @@ def loaders() -> dict[str, LoaderInfo]:
     """All registered loaders by name."""
     _import_all()
     return dict(_LOADERS)
+
+
+def loaders_for_columns(found: Sequence[str]) -> list[str]:
+    """Names of the loaders whose declared header columns are all among `found`."""
+    _import_all()
+    have = set(found)
+    return [i.name for i in _LOADERS.values() if i.columns and have.issuperset(i.columns)]
 
 
 def load(name: str, path: str | Path | None = None, **kwargs: Any) -> Any:

@@ -420,15 +420,37 @@ def require_names(found: Sequence[str], cols: Iterable[str], path: str | Path) -
     missing = [c for c in cols if c not in found]
     if missing:
         shown = [str(c) for c in found][:30]
-        hint = ""
-        if len(found) == 1:
-            other = [s for s in (";", "\t", "|") if s in str(found[0])]
-            if other:
-                hint = f" (the header holds {other[0]!r}: is the file {other[0]!r}-separated?)"
         raise DatasetError(
             f"{path}: missing required column(s) {missing}; found {shown}"
-            f"{' ...' if len(found) > 30 else ''}{hint}"
+            f"{' ...' if len(found) > 30 else ''}{_wrong_file_hint(found)}"
         )
+
+
+def _wrong_file_hint(found: Sequence[str]) -> str:
+    """What the header `found` suggests instead: another separator, no header at all (the
+    CASCADE layout has none) or another loader's file."""
+    from shopml.data.loaders import loaders_for_columns
+    from shopml.data.loaders.conversion import CASCADE_N_FIELDS
+
+    names, sep = [str(c) for c in found], None
+    if len(names) == 1:  # a header read with the wrong separator: try the usual ones
+        sep = next((s for s in (";", "\t", "|") if s in names[0]), None)
+        names = names[0].split(sep) if sep else names
+    names = [c.strip() for c in names]
+    if pd.to_numeric(pd.Series(names[:1], dtype=str), errors="coerce").notna().all():
+        hint = " (its first line is data: the file has no header line"
+        if sep in (None, "\t") and len(names) == 3 + CASCADE_N_FIELDS:
+            hint += (
+                f"; {len(names)} tab-separated fields without a header are the CASCADE layout, "
+                "which `shopml bench netcvr --data` and load('cascade', path) read"
+            )
+        return hint + ")"
+    hint = f" (the header holds {sep!r}: is the file {sep!r}-separated?)" if sep else ""
+    matches = loaders_for_columns(names)
+    if matches:
+        named = " or ".join(f"{m} (shopml.data.load({m!r}, path))" for m in matches)
+        hint += f"; it has the columns of the data set {named}"
+    return hint
 
 
 # --------------------------------------------------------------- event-log building blocks

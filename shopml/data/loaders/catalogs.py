@@ -402,6 +402,7 @@ def _split_styles(text: str, path: Path, report: Report) -> pd.DataFrame:
     returns="catalog",
     sample="fashion_images/styles.csv.gz",
     description="Fashion Product Images (Myntra): 44k styles, 8.6k photos in the sample",
+    columns=FASHION_STYLE_COLUMNS,
 )
 def fashion_images(
     path: str | Path,
@@ -513,6 +514,7 @@ def _drop_empty_unnamed(df: pd.DataFrame, report: LoadReport) -> pd.DataFrame:
     returns="catalog",
     sample="listings/myntra_products_catalog.csv",
     description="Myntra product catalogue (IN): titles, brands, INR prices, descriptions",
+    columns=MYNTRA_COLUMNS,
 )
 def myntra_catalog(path: str | Path) -> pa.Table:
     """Myntra catalogue CSV as a catalog.
@@ -600,6 +602,7 @@ def _mercari_price_unit(df: pd.DataFrame, path: str | Path, report: Report) -> s
     returns="catalog",
     sample="listings/mercari_us_2022_listings.csv",
     description="Mercari US second-hand listings (2022 scrape): titles, prices, condition",
+    columns=MERCARI_COLUMNS,
 )
 def mercari_listings(
     path: str | Path, *, price_unit: Literal["auto", "cents", "dollars"] = "auto"
@@ -774,6 +777,7 @@ def _url_lists(values: pd.Series) -> pa.Array:
     returns="catalog",
     sample="listings/flipkart_com-ecommerce_sample.csv",
     description="Flipkart 2016 crawl (IN): titles, category trees, prices, specifications",
+    columns=FLIPKART_COLUMNS,
 )
 def flipkart(path: str | Path) -> pa.Table:
     """Flipkart e-commerce sample as a catalog.
@@ -923,6 +927,7 @@ def _daangn_frame(file: Path) -> tuple[pd.DataFrame, LoadReport]:
     returns="catalog",
     sample="listings",
     description="Daangn (Karrot) Korean second-hand listings: titles, KRW prices, counts",
+    columns=DAANGN_COLUMNS,
 )
 def daangn_listings(path: str | Path, *, pattern: str = "daangn*.csv") -> pa.Table:
     """Daangn listings (one CSV, or every `pattern` file of a directory, concatenated).

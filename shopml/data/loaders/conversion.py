@@ -532,6 +532,7 @@ def _id_from_field(arrays: dict[str, pa.Array], field: str | None, n: int, arg: 
     returns="eventlog",
     sample=None,
     description="TRACE (READER, arXiv 2601.20307): clicks with every purchase's time and amount",
+    columns=TRACE_LABEL_COLUMNS,
 )
 def trace(
     path: str | Path, *, origin: int = TRACE_ORIGIN, sample: float | None = None,

@@ -70,6 +70,7 @@ MERCH_REQUIRED = ["fullVisitorId", "channelGrouping", "time", "date", "visitId"]
     returns="eventlog",
     sample="journeys/attribution_data_subset62k.csv",
     description="Multi-touch attribution journeys: impressions by channel, valued conversions",
+    columns=JOURNEY_COLUMNS,
 )
 def attribution_journeys(path: str | Path) -> EventLog:
     """Load customer journeys as touchpoints + conversions (one clicks row per journey)."""
@@ -178,6 +179,7 @@ def attribution_journeys(path: str | Path) -> EventLog:
     returns="table",
     sample="journeys/google_merch_store_all_sessions.csv",
     description="Google Merchandise Store GA360 sample, one row per hit (all_sessions.csv)",
+    columns=MERCH_REQUIRED,
 )
 def google_merch_sessions(path: str | Path) -> pa.Table:
     """Load the Google Merchandise Store sessions file as an Arrow table (visitor ids kept as text)."""

@@ -269,6 +269,7 @@ HETPQA_COLUMNS = ["ASIN", "question", "candidate", "answer", "source"]
     returns="table",
     sample="product_qa",
     description="hetPQA answer generation: question + evidence (6 source types) -> answer",
+    columns=HETPQA_COLUMNS,
 )
 def hetpqa(path: str | Path, split: str | None = None) -> pa.Table:
     """hetPQA answer-generation files (tab-separated) as a table.
@@ -304,6 +305,7 @@ EPQA_COLUMNS = ["qid", "question", "ASIN", "candidate", "source", "label"]
     returns="table",
     sample="product_qa/ePQA_dev.csv",
     description="ePQA: question-candidate pairs with relevance 0/1/2 and written answers",
+    columns=EPQA_COLUMNS,
 )
 def epqa(path: str | Path, split: str | None = None) -> pa.Table:
     """ePQA (comma-separated) as a table.

@@ -75,6 +75,7 @@ TAOBAO_OFFICIAL_PERIOD = (1_511_539_200, 1_512_316_800)
     returns="eventlog",
     sample="diginetica/train-item-views-sample.csv",
     description="CIKM Cup 2016 (Diginetica) item views as clicks, session features",
+    columns=DIGINETICA_COLUMNS,
 )
 def diginetica(path: str | Path) -> EventLog:
     """Load Diginetica item views (';'-separated) as a clicks-only event log."""

@@ -144,6 +144,7 @@ def _hillstrom_treatment(df: pd.DataFrame, file: Path) -> np.ndarray:
     returns="eventlog",
     sample="hillstrom/hillstrom.csv",
     description="Hillstrom MineThatData e-mail campaign: 3 arms, visit/conversion/spend",
+    columns=HILLSTROM_COLUMNS,
 )
 def hillstrom(path: str | Path, *, start: int = HILLSTROM_START) -> EventLog:
     """Load Hillstrom's e-mail campaign as one click per customer with visit/conversion/pay events."""
@@ -257,6 +258,7 @@ def hillstrom_frame(
     returns="eventlog",
     sample="criteo_uplift/criteo-uplift-v2.1-head1000.csv",
     description="Criteo uplift v2.1: f0..f11, treatment, exposure, visit/conversion",
+    columns=CRITEO_UPLIFT_FEATURES + CRITEO_UPLIFT_LABELS,
 )
 def criteo_uplift(path: str | Path, *, start: int = CRITEO_UPLIFT_START) -> EventLog:
     """Load Criteo uplift v2.1 (CSV or CSV.gz) with pyarrow as clicks plus visit/conversion events."""
