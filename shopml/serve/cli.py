@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +17,25 @@ console = make_console()
 
 
 _fail = fail
+
+
+def check_address(host: str, port: int) -> None:
+    """Fail naming the address if a server could not listen on `host`:`port` (in use, unknown
+    host), before minutes of warm-up rather than after."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+            hint = "--host must be a name or address of this machine"
+        elif exc.errno == errno.EADDRINUSE:
+            hint = "another program listens there: choose another --port"
+        else:
+            hint = "choose another --host or --port"
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} ({hint})") from exc
 
 
 def serve(
@@ -99,6 +120,7 @@ def serve(
         max_photo_bytes=int(max_photo_mb * 1024 * 1024),
         retrieve=retrieval,
     )
+    check_address(host, port)
     try:
         web_app = create_app(settings)
     except Exception as exc:  # bad database URL, unreachable server, unwritable folder

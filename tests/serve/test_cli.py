@@ -37,6 +37,28 @@ def test_serve_rejects_bad_options(tmp_path):
     assert "cannot open the listing store 'nosuchdialect://x'" in result.output
 
 
+def test_serve_refuses_a_busy_port_or_a_foreign_host_before_warming_up(tmp_path, monkeypatch):
+    from shopml.serve.app import ListingServices
+
+    def warm_up_is_not_reached(self):
+        raise AssertionError("warmed up before checking the address")
+
+    monkeypatch.setattr(ListingServices, "warm_up", warm_up_is_not_reached)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        args = ["serve", "--port", str(port), "--data-dir", str(tmp_path), "--no-retrieval"]
+        result = runner.invoke(app, args, terminal_width=300)
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "another program listens there: choose another --port" in result.output
+    args = ["serve", "--host", "no-such-host.invalid", "--data-dir", str(tmp_path), "--no-retrieval"]
+    result = runner.invoke(app, args, terminal_width=300)
+    assert result.exit_code == 2
+    assert "--host must be a name or address of this machine" in result.output
+
+
 def test_serve_starts_and_answers(tmp_path):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
