@@ -427,7 +427,17 @@ def report(
     """Regenerate the docs/results/*.md pages from the result cards."""
     from shopml.report.pages import write_pages
 
-    print_written(console, write_pages(cards, out))
+    if not cards.is_dir():
+        raise _fail(
+            f"no card directory {cards} (run shopml report in the shopml checkout, "
+            "or give --cards DIR)"
+        )
+    if not any(cards.glob("*.json")):
+        raise _fail(f"no result cards (*.json) in {cards}: nothing to report")
+    try:
+        print_written(console, write_pages(cards, out))
+    except ValueError as exc:  # a file in the card directory that is not a card
+        raise _fail(str(exc)) from exc
 
 
 @app.command()

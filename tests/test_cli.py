@@ -387,6 +387,24 @@ def test_a_file_where_an_output_directory_goes_is_refused_up_front(tmp_path, com
     assert _unboxed(f"{taken} is a file; give a directory") in _unboxed(result.output)
 
 
+def test_report_names_a_missing_or_empty_card_directory_and_a_file_that_is_no_card(tmp_path):
+    cards, out = tmp_path / "cards", tmp_path / "pages"
+    result = runner.invoke(app, ["report", "--cards", str(cards), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert _unboxed(f"no card directory {cards}") in _unboxed(result.output)
+    cards.mkdir()
+    result = runner.invoke(app, ["report", "--cards", str(cards), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert _unboxed(f"no result cards (*.json) in {cards}") in _unboxed(result.output)
+    for text, message in [('{"a": 1}', "not a result card"), ('{"a":', "not a readable result")]:
+        (cards / "notes.json").write_text(text)
+        for args in (["report", "--out", str(out)], ["compare", "ecup", "s_learner"]):
+            result = runner.invoke(app, [*args, "--cards", str(cards)])
+            assert result.exit_code == 2, result.output
+            assert _unboxed(f"{cards / 'notes.json'}: {message}") in _unboxed(result.output)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(("name", "message"), [("", "is a directory"), ("credit", "has no file type")])
 def test_attribution_figure_must_be_a_file_with_a_type(tmp_path, name, message):
     figure = tmp_path / name if name else tmp_path

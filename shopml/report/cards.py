@@ -272,11 +272,25 @@ def read_cards(benchmark: str | None = None, directory: str | Path | None = None
     root = Path(directory) if directory is not None else card_dir()
     cards = []
     for file in sorted(root.glob("*.json")):
-        card = json.loads(file.read_text())
+        card = _read_card(file)
         if benchmark is None or card.get("benchmark") == benchmark:
             card["_path"] = str(file)
             cards.append(card)
     return sorted(cards, key=lambda c: c.get("created", ""))
+
+
+def _read_card(file: Path) -> dict:
+    """One card file; ValueError naming the file if it is not JSON or not a result card."""
+    try:
+        card = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{file}: not a readable result card ({exc})") from exc
+    if not isinstance(card, dict) or not {"benchmark", "results"} <= card.keys():
+        raise ValueError(
+            f"{file}: not a result card (a JSON object with 'benchmark' and 'results'); "
+            "move it out of the card directory"
+        )
+    return card
 
 
 class Stopwatch:
