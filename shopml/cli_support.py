@@ -41,6 +41,26 @@ def figure_file_option(value: Path | None) -> Path | None:
     return value
 
 
+#: file types a photo directory's images are taken by (``photo_files``)
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+
+
+def photo_files(paths: list[Path]) -> list[Path]:
+    """The photo paths with each directory replaced by the image files in it (by name; other
+    paths kept as given); typer.Exit naming a directory without images."""
+    files: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+        if not found:
+            kinds = ", ".join(PHOTO_SUFFIXES)
+            raise fail(f"{path} is a directory without photos (files ending {kinds})")
+        files.extend(found)
+    return files
+
+
 #: ``--cards DIR`` of a benchmark command (None: the kept cards, docs/results/cards).
 CardsDirOption = Annotated[
     Path | None,

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from shopml.cli_support import CardsDirOption, fail
+from shopml.cli_support import CardsDirOption, fail, photo_files
 from shopml.console import make_console, print_written
 
 listing_app = typer.Typer(
@@ -93,7 +93,10 @@ def print_draft(draft: Any, out: Console) -> None:
 
 @listing_app.command("draft")
 def listing_draft(
-    photo: Annotated[list[Path], typer.Option(help="a photo of the item (repeatable)")] = [],  # noqa: B006
+    photo: Annotated[
+        list[Path],
+        typer.Option(help="a photo of the item, or a directory of its photos (repeatable)"),
+    ] = [],  # noqa: B006
     brand: Annotated[str | None, typer.Option(help="brand")] = None,
     condition: Annotated[
         str | None, typer.Option(help="new, new with tags, like new, good, fair, poor, ...")
@@ -136,6 +139,7 @@ def listing_draft(
         class ImageError(ValueError):  # type: ignore[no-redef]
             """Placeholder so the except clause below stays valid."""
 
+    photo = photo_files(photo)
     for p in photo:
         if not p.is_file():
             raise _fail(f"photo {p} does not exist")

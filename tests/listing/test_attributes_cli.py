@@ -65,6 +65,26 @@ def test_attributes_bad_photo_is_named_and_others_still_predicted(app, tmp_path)
     assert records[1]["path"] == photo(10000) and "articleType" in records[1]
 
 
+def test_attributes_takes_a_directory_of_photos(app, tmp_path):
+    import shutil
+
+    folder = tmp_path / "item"
+    folder.mkdir()
+    shutil.copy(photo(10098), folder / "b.JPG")
+    shutil.copy(photo(10006), folder / "a.jpg")
+    (folder / "notes.txt").write_text("bought in 2019")
+    result = runner.invoke(app, ["attributes", "--json", str(folder)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [r["path"] for r in records] == [str(folder / "a.jpg"), str(folder / "b.JPG")]
+    assert records[1]["masterCategory"]["label"] == "Accessories"  # the watch
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["attributes", str(empty)], terminal_width=300)
+    assert result.exit_code == 2
+    assert f"{empty} is a directory without photos" in " ".join(result.output.split())
+
+
 def test_attributes_table_and_missing_model(app, tmp_path):
     result = runner.invoke(app, ["attributes", photo(10000)])
     assert result.exit_code == 0 and "articleType" in result.stdout

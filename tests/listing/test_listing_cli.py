@@ -72,6 +72,23 @@ def test_bad_input_exits_2_with_a_clear_message(args, message):
     assert message in " ".join(result.output.split())
 
 
+def test_draft_takes_a_directory_of_the_items_photos(tmp_path):
+    import shutil
+
+    pytest.importorskip("shopml.listing.attributes")
+    folder = tmp_path / "item"
+    folder.mkdir()
+    shutil.copy(sample_path("fashion_images/images/15970.jpg"), folder / "front.jpg")
+    args = ["listing", "draft", "--photo", str(folder), *FORM, "--no-retrieve", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["facts"]["category"] == "Shirts"
+    (folder / "front.jpg").unlink()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert f"{folder} is a directory without photos" in " ".join(result.output.split())
+
+
 def test_non_image_photo_exits_2(tmp_path):
     pytest.importorskip("shopml.vision.images")
     bad = tmp_path / "notes.jpg"

@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from shopml.cli_support import directory_option, fail
+from shopml.cli_support import directory_option, fail, photo_files
 from shopml.console import make_console
 
 console = make_console()
@@ -167,7 +167,10 @@ def write_attribute_card(
 
 
 def attributes_command(
-    photos: Annotated[list[Path], typer.Argument(help="photo files (JPEG, PNG, ...)")],
+    photos: Annotated[
+        list[Path],
+        typer.Argument(help="photo files (JPEG, PNG, ...) or directories of them"),
+    ],
     as_json: Annotated[
         bool, typer.Option("--json", help="one JSON object per photo, one per line")
     ] = False,
@@ -180,6 +183,7 @@ def attributes_command(
     from shopml.listing.attributes.predictor import ArtifactError, AttributePredictor
     from shopml.vision.images import ImageError
 
+    photos = photo_files(photos)
     try:
         predictor = AttributePredictor.load(model)
     except ArtifactError as exc:
