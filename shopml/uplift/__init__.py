@@ -1,6 +1,14 @@
 """Uplift modelling: scikit-learn-style estimators (S/T/X-learner, TARNet, EFIN, ECUP), data
 bundles (Hillstrom, Criteo uplift, the simulator's ``uplift`` preset), plots and the
-``shopml bench uplift`` benchmark. See docs/marketing.md."""
+``shopml bench uplift`` benchmark. See docs/marketing.md.
+
+The estimators and data bundles are imported lazily (``from shopml.uplift import EFIN`` loads
+PyTorch only then)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from shopml.uplift.base import (
     UpliftEstimator,
@@ -13,7 +21,28 @@ from shopml.uplift.base import (
     uplift_scorer,
 )
 
+_EXPORTS = {
+    "SLearner": "shopml.uplift.meta",
+    "TLearner": "shopml.uplift.meta",
+    "XLearner": "shopml.uplift.meta",
+    "TARNet": "shopml.uplift.tarnet",
+    "EFIN": "shopml.uplift.efin",
+    "ECUP": "shopml.uplift.ecup",
+    "UpliftData": "shopml.uplift.data",
+    "hillstrom_data": "shopml.uplift.data",
+    "criteo_data": "shopml.uplift.data",
+    "simulated_data": "shopml.uplift.data",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'shopml.uplift' has no attribute {name!r}")
+
+
 __all__ = [
+    *_EXPORTS,
     "UpliftEstimator",
     "UpliftInputError",
     "arm_scores",

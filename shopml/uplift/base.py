@@ -148,6 +148,7 @@ class UpliftEstimator(BaseEstimator):
             y_numeric=True, ensure_all_finite="allow-nan",
         )  # fmt: skip
         self._check_missing(X)
+        self._refuse_empty_columns(X)
         y = np.asarray(y, dtype=np.float64)
         codes = check_treatment(treatment, X.shape[0])
         arms = np.unique(codes[codes != 0])
@@ -184,6 +185,19 @@ class UpliftEstimator(BaseEstimator):
         ]
         shown = ", ".join(columns[:10]) + (f" and {len(columns) - 10} more" if len(columns) > 10 else "")
         raise UpliftInputError(f"{self._nan_advice()}; columns with NaN: {shown}")
+
+    def _refuse_empty_columns(self, X: np.ndarray) -> None:
+        """UpliftInputError naming the feature columns without a value on any training row
+        (scikit-learn's histogram models fail on one with an unrelated message)."""
+        empty = np.flatnonzero(np.isnan(X).all(axis=0)) if len(X) else np.array([], int)
+        if len(empty):
+            names = getattr(self, "feature_names_in_", None)
+            shown = [str(names[j]) if names is not None else f"column {j}" for j in empty]
+            raise UpliftInputError(
+                f"{type(self).__name__}: feature(s) {', '.join(shown[:10])}"
+                f"{f' and {len(shown) - 10} more' if len(shown) > 10 else ''} have no value on "
+                "any training row (all NaN); drop them before fitting"
+            )
 
     def fit(self, X: Any, y: Any, treatment: Any = None, **unsupported: Any) -> UpliftEstimator:
         """Fit on features X, outcome y and treatment arm codes (0 = control)."""

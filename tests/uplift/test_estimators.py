@@ -17,11 +17,19 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklift.metrics import qini_auc_score as sklift_qini
 from sklift.metrics import uplift_auc_score as sklift_auuc
 
-from shopml.uplift import UpliftInputError, arm_scores, get_method, methods, uplift_scorer
-from shopml.uplift.ecup import ECUP
-from shopml.uplift.efin import EFIN
-from shopml.uplift.meta import SLearner, TLearner, XLearner
-from shopml.uplift.tarnet import TARNet
+from shopml.uplift import (
+    ECUP,
+    EFIN,
+    SLearner,
+    TARNet,
+    TLearner,
+    UpliftInputError,
+    XLearner,
+    arm_scores,
+    get_method,
+    methods,
+    uplift_scorer,
+)
 
 
 def _arms_data(n: int = 600, seed: int = 0):
@@ -516,6 +524,14 @@ def test_missing_features_are_refused_naming_the_columns_and_the_model():
     fitted = TLearner(LinearRegression()).fit(np.nan_to_num(X), y, treatment=t)
     with pytest.raises(UpliftInputError, match="NaN"):
         fitted.predict(X)
+
+
+@pytest.mark.parametrize("learner", [SLearner, TLearner, XLearner])
+def test_a_feature_missing_on_every_row_is_named(learner):
+    X, y, t = _with_nan()
+    frame = pd.DataFrame(X, columns=["a", "b", "blank_c", "d"]).assign(d=np.nan)
+    with pytest.raises(UpliftInputError, match=r"feature\(s\) d have no value on any training row"):
+        learner().fit(frame, y, treatment=t)
 
 
 @pytest.mark.parametrize("name", ["tarnet", "efin", "ecup"])
