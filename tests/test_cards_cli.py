@@ -103,3 +103,19 @@ def test_card_functions_refuse_duplicate_entries(tmp_path):
         merged_card(kept, rerun, ["x", "x"], "r")
     with pytest.raises(ValueError, match=r"renamed to \['foo'\]"):
         relabelled_card(_card(tmp_path, "c2", {"s": 1.0, "t": 2.0}), {"s": "foo", "t": "foo"}, "r")
+
+
+def test_merge_and_relabel_name_a_file_that_is_not_a_card_and_write_nothing(tmp_path):
+    kept = _card(tmp_path / "kept", "c1", {"s": 0.5, "e": 0.9})
+    _card(tmp_path / "rerun", "c1", {"e": 0.7})
+    (tmp_path / "kept" / "c2.json").write_text('{"benchmark":')  # cut short
+    (tmp_path / "rerun" / "c2.json").write_text(json.dumps({"notes": "not a card"}))
+    result = RUNNER.invoke(app, ["cards", "merge", str(tmp_path / "rerun"), "--methods", "e",
+                                 "--reason", "r", "--cards", str(tmp_path / "kept")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "c2.json: not a readable result card" in " ".join(result.output.split())
+    result = RUNNER.invoke(app, ["cards", "relabel", "--rename", "e=e2", "--reason", "r",
+                                 "--cards", str(tmp_path / "kept")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "c2.json: not a readable result card" in " ".join(result.output.split())
+    assert _methods(kept) == {"s": 0.5, "e": 0.9}

@@ -272,17 +272,17 @@ def read_cards(benchmark: str | None = None, directory: str | Path | None = None
     root = Path(directory) if directory is not None else card_dir()
     cards = []
     for file in sorted(root.glob("*.json")):
-        card = _read_card(file)
+        card = read_card(file)
         if benchmark is None or card.get("benchmark") == benchmark:
             card["_path"] = str(file)
             cards.append(card)
     return sorted(cards, key=lambda c: c.get("created", ""))
 
 
-def _read_card(file: Path) -> dict:
+def read_card(file: str | Path) -> dict:
     """One card file; ValueError naming the file if it is not JSON or not a result card."""
     try:
-        card = json.loads(file.read_text())
+        card = json.loads(Path(file).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{file}: not a readable result card ({exc})") from exc
     if not isinstance(card, dict) or not {"benchmark", "results"} <= card.keys():
@@ -323,8 +323,7 @@ def merge_rerun(card_path: str | Path, rerun_path: str | Path, methods: list[str
 def merged_card(card_path: str | Path, rerun_path: str | Path, methods: list[str], reason: str) -> dict:
     """The card `merge_rerun` would write, without writing it (so a batch can be checked first)."""
     card_path, rerun_path = Path(card_path), Path(rerun_path)
-    card = json.loads(card_path.read_text())
-    rerun = json.loads(rerun_path.read_text())
+    card, rerun = read_card(card_path), read_card(rerun_path)
     for key in ("benchmark", "seed"):
         if card.get(key) != rerun.get(key):
             raise ValueError(f"{rerun_path} has {key} {rerun.get(key)!r}, the card {card.get(key)!r}")
@@ -388,7 +387,7 @@ def relabelled_card(
     contents when the caller has read them already; they are changed in place)."""
     card_path = Path(card_path)
     if card is None:
-        card = json.loads(card_path.read_text())
+        card = read_card(card_path)
     present = {r["method"] for r in card["results"]}
     missing = sorted(set(names) - present)
     if missing:

@@ -96,21 +96,19 @@ def relabel(
     cards: Annotated[Path, typer.Option(help="directory of the cards to update")] = CARDS,
 ) -> None:
     """Rename methods in every matching card that holds them (the numbers stay)."""
-    import json
-
-    from shopml.report.cards import relabelled_card, save_card
+    from shopml.report.cards import read_card, relabelled_card, save_card
 
     names = parse_renames(rename)
     updates = []
     for path in sorted(cards.glob(match)):
-        card = json.loads(path.read_text())
-        present = {r["method"] for r in card.get("results", [])}
-        held = {old: new for old, new in names.items() if old in present}
-        if held:
-            try:
+        try:
+            card = read_card(path)
+            present = {r["method"] for r in card["results"]}
+            held = {old: new for old, new in names.items() if old in present}
+            if held:
                 updates.append((path, held, relabelled_card(path, held, reason, card)))
-            except ValueError as exc:
-                raise fail(f"{exc}; nothing written") from exc
+        except ValueError as exc:
+            raise fail(f"{exc}; nothing written") from exc
     if not updates:
         raise fail(f"no card matching {match} in {cards} holds {sorted(names)}")
     for path, held, card in updates:
