@@ -353,7 +353,11 @@ def journeys_from_log(log: EventLog, lookback_s: float | None = None) -> Journey
             "(a loader that returns a table, e.g. google_merch_sessions, has no journeys)"
         )
     if log.touchpoints is None or log.touchpoints.num_rows == 0:
-        raise JourneyError("the event log has no touchpoints table: nothing to attribute")
+        where = f" {log.path}" if log.path is not None else ""
+        raise JourneyError(
+            f"the event log{where} has no touchpoints table: nothing to attribute (a log of the "
+            "simulator's journeys preset, or attribution_data.csv, has one)"
+        )
     touch = log.touchpoints.select(["user_id", "ts", "channel"]).to_pandas()
     conv = log.conversions.to_pandas() if log.conversions is not None else None
     channels = log.spec.meta.get("channels")

@@ -221,3 +221,15 @@ def test_numbers_among_text_ids_are_checked_and_written_as_integers():
         build_journeys(mixed.assign(user_id=[2.5, "b"]))
     with pytest.raises(JourneyError, match=r"touchpoints row 0, column 'user_id': nan; user ids"):
         build_journeys(mixed.assign(user_id=[np.nan, "b"]))
+
+
+def test_journeys_from_log_names_a_log_without_touchpoints(tmp_path):
+    from shopml.data import EventLog
+    from shopml.data.simulate import simulate
+
+    simulate("c2c", 300, seed=0).log.write(tmp_path / "c2c")
+    log = EventLog.open(tmp_path / "c2c")
+    with pytest.raises(JourneyError) as caught:
+        journeys_from_log(log)
+    assert f"the event log {tmp_path / 'c2c'} has no touchpoints table" in str(caught.value)
+    assert "journeys preset" in str(caught.value)
