@@ -200,11 +200,32 @@ def data_validate(
 SAMPLED_LOADERS = ("cascade", "trace")
 
 
+def _sample_of(dataset: str | None) -> Path:
+    """The shared-data sample `data stats --dataset NAME` reads when no PATH is given."""
+    from shopml.data import loaders
+    from shopml.data.samples import SampleDataMissingError, sample_path
+
+    if dataset is None:
+        raise _fail("give an event-log directory, or --dataset NAME (with its file, or its sample)")
+    info = loaders().get(dataset)
+    if info is None:
+        raise _fail(f"unknown dataset {dataset!r}; known: {', '.join(sorted(loaders()))}")
+    if info.sample is None:
+        raise _fail(f"dataset {dataset!r} has no sample here; give the path of its file")
+    try:
+        return sample_path(info.sample)
+    except SampleDataMissingError as exc:
+        raise _fail(str(exc)) from exc
+
+
 @data_app.command("stats")
 def data_stats_command(
     path: Annotated[
-        Path, typer.Argument(help="event-log directory, or a dataset file with --dataset")
-    ],
+        Path | None,
+        typer.Argument(
+            help="event-log directory, or a dataset file with --dataset (default: its sample)"
+        ),
+    ] = None,
     dataset: Annotated[
         str | None, typer.Option(help="read PATH with this loader (e.g. cascade, trace, hillstrom)")
     ] = None,
@@ -217,6 +238,7 @@ def data_stats_command(
     from shopml.data.loaders._common import print_load_report
     from shopml.data.stats import data_stats
 
+    path = path if path is not None else _sample_of(dataset)
     if sample is not None:
         check_sample(sample, path)
         if dataset not in SAMPLED_LOADERS:

@@ -281,21 +281,52 @@ def test_data_stats_names_a_table_loader_and_prints_a_load_report(tmp_path):
     assert "UserBehavior-head.csv: rejected" in result.output
 
 
+def _stats_rows(output: str) -> dict[str, str]:
+    return {
+        cells[0]: cells[1]
+        for line in output.splitlines()
+        if len(cells := [c.strip() for c in line.strip("│").split("│")]) == 2
+    }
+
+
 def test_data_stats_says_why_uplift_times_and_items_are_missing():
     from shopml.data.samples import sample_path
 
     path = sample_path("hillstrom/hillstrom.csv")
     result = runner.invoke(app, ["data", "stats", "--dataset", "hillstrom", str(path)])
     assert result.exit_code == 0, result.output
-    rows = {
-        cells[0]: cells[1]
-        for line in result.output.splitlines()
-        if len(cells := [c.strip() for c in line.strip("│").split("│")]) == 2
-    }
+    rows = _stats_rows(result.output)
     assert rows["items"] == rows["duration_days"] == rows["median_pay_delay_h"] == "—"
     assert rows["users"] == "64000"
     assert "users / items —: one row per customer, no products" in result.output
     assert "times —: nominal: the file has no dates" in result.output
+    # without PATH --dataset reads its sample: the same table
+    assert runner.invoke(app, ["data", "stats", "--dataset", "hillstrom"]).output == result.output
+
+
+@pytest.mark.parametrize("preset", ["uplift", "journeys"])
+def test_data_stats_of_simulated_worlds_without_products_shows_no_item_count(tmp_path, preset):
+    out = tmp_path / preset
+    assert runner.invoke(app, ["simulate", "--preset", preset, "--clicks", "500", "--out", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["data", "stats", str(out)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    rows = _stats_rows(result.output)
+    assert rows["items"] == "—" and rows["users"] != "—"
+    assert "no products: item_id = 0" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give an event-log directory, or --dataset NAME"),
+        (["--dataset", "cascade"], "dataset 'cascade' has no sample here; give the path of its file"),
+        (["--dataset", "nope"], "unknown dataset 'nope'; known: amazon_fashion"),
+    ],
+)
+def test_data_stats_without_a_path_needs_a_dataset_with_a_sample(args, message):
+    result = runner.invoke(app, ["data", "stats", *args], terminal_width=300)
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
 
 
 def test_simulate_names_the_next_step_for_a_trace_file_and_an_event_log(tmp_path):

@@ -258,6 +258,8 @@ def simulate_journeys(n: int, seed: int) -> SimResult:
             "preset": "journeys",
             "seed": int(seed),
             "row_unit": "user journey",
+            "ids": "one row per user journey, no products: item_id = 0",
+            "ids_known": {"user": True, "item": False},
             "t0": T0,
             "channels": list(CHANNELS),
             "campaigns": campaign_names,

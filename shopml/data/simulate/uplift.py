@@ -252,6 +252,8 @@ def simulate_uplift(n: int, seed: int) -> SimResult:
             "preset": "uplift",
             "seed": int(seed),
             "row_unit": "unit (user in the campaign)",
+            "ids": "one row per unit in the campaign, no products: item_id = 0",
+            "ids_known": {"user": True, "item": False},
             "t0": T0,
             "arms": {str(a): name for a, name in enumerate(ARM_NAMES)},
             "arm_probs": list(ARM_PROBS),
