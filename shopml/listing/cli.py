@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,8 +85,11 @@ def print_draft(draft: Any, out: Console) -> None:
         removed = Table(title="removed claims (not supported by the facts)")
         removed.add_column("kind")
         removed.add_column("claim")
-        for claim in draft.removed_claims:
-            removed.add_row(claim.kind, escape(claim.text))
+        removed.add_column("times", justify="right")
+        # a small model may repeat one claim dozens of times: one row each, with the count
+        counts = Counter((claim.kind, claim.text) for claim in draft.removed_claims)
+        for (kind, text), times in counts.items():
+            removed.add_row(kind, escape(text), str(times))
         out.print(removed)
     elif draft.verified:
         out.print("verification: every checkable claim is supported by the facts")

@@ -112,3 +112,19 @@ def test_openai_backend_down_exits_2():
 def test_bench_listing_rejects_unknown_backends():
     result = runner.invoke(app, ["bench", "listing", "--backends", "template,gpt9"])
     assert result.exit_code == 2 and "unknown backends ['gpt9']" in result.output
+
+
+def test_a_claim_removed_many_times_is_one_row_with_its_count():
+    from rich.console import Console
+
+    from shopml.listing.claims import Claim
+    from shopml.listing.cli import print_draft
+    from shopml.listing.pipeline import Draft
+
+    removed = [Claim("number", "100", "100")] * 28 + [Claim("material", "silk", "silk")]
+    draft = Draft(attributes={}, facts={"brand": "Turtle"}, references=[], text="Turtle shirt",
+                  removed_claims=removed, backend="local", latency_s=1.0)  # fmt: skip
+    out = Console(record=True, width=120)
+    print_draft(draft, out)
+    rows = [line for line in out.export_text().splitlines() if "100" in line or "silk" in line]
+    assert [" ".join(r.strip("│ ").split()) for r in rows] == ["number │ 100 │ 28", "material │ silk │ 1"]
