@@ -114,6 +114,13 @@ def subsampled(dataset: dict[str, Any], fraction: float | None, clicks: int) -> 
     return {**dataset, "name": f"{dataset['name']}-subsample{share}", "subsample": sample}
 
 
+def event_log_kind(meta: dict[str, Any]) -> str:
+    """The ``kind`` of a card's dataset name for an event-log directory (not a release file):
+    ``<preset>_log`` for a simulated world (``c2c_log``), else ``<source>_log`` or ``event_log``."""
+    origin = meta.get("preset") or meta.get("source")
+    return f"{re.sub(r'[^A-Za-z0-9_]+', '_', str(origin))}_log" if origin else "event_log"
+
+
 def file_dataset(
     kind: str, path: str | Path, sha256: str, sample: str | None = None
 ) -> dict[str, Any]:

@@ -123,7 +123,13 @@ def run_config(spec: BenchSpec, seed: int) -> GmvRunConfig:
 def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.ndarray] | None]:
     """The benchmark's log, its card description and (simulated data) the truth per click:
     ``gmv`` = E[y* | x, converted] and ``p_repurchase`` = P(more than one purchase | x, converted)."""
-    from shopml.report.cards import file_dataset, sha256_config, sha256_file, subsampled
+    from shopml.report.cards import (
+        event_log_kind,
+        file_dataset,
+        sha256_config,
+        sha256_file,
+        subsampled,
+    )
 
     if spec.data is not None:
         path = Path(spec.data)
@@ -136,7 +142,8 @@ def load_log(spec: BenchSpec, seed: int) -> tuple[EventLog, dict, dict[str, np.n
         from shopml.data.validate import require_valid
 
         require_valid(log, path)  # a file's log too: e.g. a pay time in the year 3000
-        dataset = file_dataset("trace_file", path, sha256_file(path))
+        kind = event_log_kind(log.spec.meta) if path.is_dir() else "trace_file"
+        dataset = file_dataset(kind, path, sha256_file(path))
         dataset = subsampled(dataset, spec.sample, log.n_clicks)
         return log, {**dataset, **load_report_entry(log.spec.meta)}, None
     from shopml.data.simulate import simulate

@@ -282,3 +282,21 @@ def test_a_file_larger_than_memory_can_be_read_as_a_sample_of_its_clicks(tmp_pat
         data = [] if "--preset" in extra else ["--data", str(path)]
         result = runner.invoke(app, [*args, *data, *extra])
         assert result.exit_code == 2 and said in " ".join(result.output.split()), result.output
+
+
+@pytest.mark.parametrize(("bench", "preset"), [("netcvr", "cascade"), ("gmv", "trace")])
+def test_cards_of_an_event_log_directory_are_named_after_its_preset(bench, preset, tmp_path):
+    from shopml.report.cards import event_log_kind
+
+    log = tmp_path / "mylog"
+    simulate = ["simulate", "--preset", preset, "--clicks", "6000", "--out", str(log)]
+    assert runner.invoke(app, simulate).exit_code == 0
+    method = "pretrained" if bench == "netcvr" else "pre_single"
+    args = ["bench", bench, "--data", str(log), "--quick", "--methods", method,
+            "--cards", str(tmp_path / "cards")]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (card,) = (tmp_path / "cards").glob("*.json")
+    assert card.name.startswith(f"{bench}-{preset}_log-mylog-"), card.name
+    assert event_log_kind({"source": "my shop"}) == "my_shop_log"
+    assert event_log_kind({}) == "event_log"
