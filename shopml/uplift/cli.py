@@ -17,6 +17,28 @@ console = make_console()
 DEFAULT_PLOTS = Path("docs/figures/uplift")
 
 
+
+#: the data sets ``--data`` names (the file, when not the sample, follows as PATH)
+UPLIFT_DATA = ("hillstrom", "criteo_uplift")
+
+
+def _unknown_data_message(data: str) -> str:
+    """Why --data DATA is refused; for a file path, the data set its columns are and how to
+    give it (``--data NAME PATH``)."""
+    message = f"--data must be hillstrom or criteo_uplift, got {data!r}"
+    if not Path(data).is_file():
+        return message
+    from shopml.data.loaders import DatasetError, loaders_for_columns
+    from shopml.data.loaders._common import header_names
+
+    try:
+        fits = [n for n in loaders_for_columns(header_names(data)) if n in UPLIFT_DATA]
+    except DatasetError:
+        fits = []
+    if fits:
+        return f"{message}: name the data set, then the file: --data {fits[0]} {data}"
+    return f"{message}, a file with neither's columns (see docs/marketing.md, 'Data')"
+
 def bench_uplift(
     data: Annotated[
         str | None, typer.Option(help="hillstrom | criteo_uplift (real data; file in PATH)")
@@ -79,8 +101,8 @@ def bench_uplift(
         raise typer.BadParameter("give exactly one of --data hillstrom|criteo_uplift or --preset uplift")
     if preset is not None and preset != "uplift":
         raise typer.BadParameter(f"--preset must be 'uplift', got {preset!r}")
-    if data is not None and data not in ("hillstrom", "criteo_uplift"):
-        raise typer.BadParameter(f"--data must be hillstrom or criteo_uplift, got {data!r}")
+    if data is not None and data not in UPLIFT_DATA:
+        raise typer.BadParameter(_unknown_data_message(data))
     if arms is not None and data != "hillstrom":
         raise typer.BadParameter("--arms chooses Hillstrom's arms; it applies to --data hillstrom")
     if arms not in (None, "womens", "all"):

@@ -136,6 +136,22 @@ def test_cli_rejects_bad_arguments():
     assert result.exit_code == 2 and "needs the local path" in result.output
 
 
+def test_a_file_given_as_data_gets_the_command_that_names_its_data_set(tmp_path):
+    runner = CliRunner()
+    for name, sample in [("hillstrom", "hillstrom/hillstrom.csv"),
+                         ("criteo_uplift", "criteo_uplift/criteo-uplift-v2.1-head1000.csv")]:  # fmt: skip
+        file = str(sample_path(sample))
+        result = runner.invoke(app, ["bench", "uplift", "--data", file], terminal_width=500)
+        assert result.exit_code == 2, result.output
+        unboxed = "".join(c for c in result.output if not c.isspace() and c not in "│╭╮╰╯─")
+        assert f"namethedataset,thenthefile:--data{name}{file}" in unboxed
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    result = runner.invoke(app, ["bench", "uplift", "--data", str(other)], terminal_width=500)
+    unboxed = "".join(c for c in result.output if not c.isspace() and c not in "│╭╮╰╯─")
+    assert result.exit_code == 2 and "afilewithneither'scolumns" in unboxed
+
+
 @pytest.mark.parametrize(("text", "seeds"), [("1..3", [1, 2, 3]), ("4,7", [4, 7])])
 def test_seed_ranges(text, seeds):
     from shopml.cli_support import parse_seeds
