@@ -21,7 +21,7 @@ def test_every_exported_name_resolves(package):
         module.nope  # noqa: B018
 
 
-def test_importing_the_packages_does_not_load_torch():
-    code = f"import sys; import {', '.join(PACKAGES)}; print('torch' in sys.modules)"
+def test_importing_the_packages_or_the_command_does_not_load_torch():
+    code = f"import sys; import shopml.cli, {', '.join(PACKAGES)}; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
