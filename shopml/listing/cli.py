@@ -82,7 +82,8 @@ def print_draft(draft: Any, out: Console) -> None:
         out.print(refs)
     out.print(Panel(escape(draft.text), title=f"draft ({draft.backend}, {draft.latency_s:.2f} s)"))
     if draft.removed_claims:
-        removed = Table(title="removed claims (not supported by the facts)")
+        title = "removed claims (not supported by the facts)"
+        removed = Table(title=title, min_width=len(title))  # the title on one line
         removed.add_column("kind")
         removed.add_column("claim")
         removed.add_column("times", justify="right")

@@ -167,7 +167,8 @@ def _demo_table(seed: int, console: Console) -> None:
     data = simulated_data(spec.units, seed)
     train, test = split(data, "conversion", 0.3, seed)
     factories = method_factories(spec, data)
-    table = Table(title=f"uplift on {len(test):,} held-out units (arms: coupon, creative, push)")
+    title = f"uplift on {len(test):,} held-out units (arms: coupon, creative, push)"
+    table = Table(title=title, min_width=len(title))  # the title on one line
     for column in ("method", "qini", "auuc", "pehe", "wall s"):
         table.add_column(column, justify="left" if column == "method" else "right")
     for name in ("s_learner", "efin", "ecup"):
