@@ -7,8 +7,7 @@ does not load pandas.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shopml.lazy import lazy_getattr
 
 _EXPORTS = {
     "Attribution": "shopml.attribution.base",
@@ -23,7 +22,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'shopml.attribution' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

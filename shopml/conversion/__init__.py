@@ -6,8 +6,7 @@ PyTorch only then); see docs/conversion.md, "Running on your own log".
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shopml.lazy import lazy_getattr
 
 _EXPORTS = {
     "ModelConfig": "shopml.conversion.base",
@@ -25,7 +24,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'shopml.conversion' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -7,9 +7,7 @@ PyTorch only then)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from shopml.lazy import lazy_getattr
 from shopml.uplift.base import (
     UpliftEstimator,
     UpliftInputError,
@@ -35,10 +33,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'shopml.uplift' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
 
 __all__ = [

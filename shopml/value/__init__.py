@@ -6,8 +6,7 @@ needs)."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shopml.lazy import lazy_getattr
 
 _EXPORTS = {
     "GmvView": "shopml.value.gmv",
@@ -21,7 +20,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'shopml.value' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
