@@ -163,6 +163,10 @@ _SIMULATE_NEXT_STEP = {
         "holds the same clicks in the raw release layout)"
     ),
     "trace": lambda out, paths: f"next: shopml bench gmv --data {paths[0]}",
+    "criteo": lambda out, paths: (
+        f"next: shopml data stats --dataset criteo_conversion {paths[0]} (load('criteo_"
+        "conversion', path) in Python; the layout has no refunds, so bench netcvr does not read it)"
+    ),
 }
 
 

@@ -337,6 +337,11 @@ def test_simulate_names_the_next_step_for_a_trace_file_and_an_event_log(tmp_path
     result = runner.invoke(app, [*common, str(tmp_path / "log")])
     assert result.exit_code == 0, result.output
     assert f"next: shopml data stats {tmp_path / 'log'}" in result.output
+    criteo = ["simulate", "--preset", "cascade", "--clicks", "2000", "--format", "criteo"]
+    result = runner.invoke(app, [*criteo, "--out", str(tmp_path / "c")], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    step = f"next: shopml data stats --dataset criteo_conversion {tmp_path / 'c' / 'data.txt'}"
+    assert step in " ".join(result.output.split())
 
 
 def test_paths_that_look_like_markup_are_printed_as_they_are(tmp_path):

@@ -180,6 +180,19 @@ def test_a_trace_file_given_as_cascade_and_back_is_named(tmp_path):
         load("trace", cascade_file)
 
 
+def test_a_criteo_file_given_as_cascade_and_back_is_named(tmp_path):
+    from shopml.data import DatasetError, load
+    from shopml.data.simulate import simulate, write
+
+    world = simulate("cascade", 300, seed=0)
+    criteo_file = write(world, tmp_path / "k", "criteo")[0]
+    cascade_file = write(world, tmp_path / "c", "cascade")[0]
+    with pytest.raises(DatasetError, match="found 19: 19 columns are the Criteo conversion layout"):
+        load("cascade", criteo_file)
+    with pytest.raises(DatasetError, match="found 25: 25 columns are the CASCADE layout"):
+        load("criteo_conversion", cascade_file)
+
+
 def test_a_file_where_an_event_log_directory_goes_is_named(tmp_path):
     from shopml.data import EventLog, EventLogError
     from shopml.data.validate import validate

@@ -111,6 +111,16 @@ CRITEO_COLUMNS = (
     + [f"int_{i}" for i in range(1, 9)]
     + [f"cat_{i}" for i in range(1, 10)]
 )
+#: what a file of the other layout is, and what reads it (the loaders' column-count errors)
+CRITEO_LAYOUT_HINT = (
+    f"{len(CRITEO_COLUMNS)} columns are the Criteo conversion layout (click and conversion "
+    "times, no refunds), which load('criteo_conversion', path) and `shopml data stats "
+    "--dataset criteo_conversion` read"
+)
+CASCADE_LAYOUT_HINT = (
+    f"{len(CASCADE_COLUMNS)} columns are the CASCADE layout, which `shopml bench netcvr --data` "
+    "and load('cascade', path) read"
+)
 _LIST_CHARS = r"[\[\]\s'\"]"
 #: What to do about click times that mix relative and unix seconds, per loader.
 CASCADE_MIX_HINT = (
@@ -389,6 +399,8 @@ def _read_cascade_file(
             ": its first line is TRACE's header (click_time, pay_time, dirpay_amt), so this is "
             "a TRACE file; `shopml bench gmv --data` and load('trace', path) read those"
             if {"click_time", "pay_time", "dirpay_amt"} <= first
+            else f": {CRITEO_LAYOUT_HINT}"
+            if df.shape[1] == len(CRITEO_COLUMNS)
             else ""
         )
         raise DatasetError(
@@ -644,9 +656,10 @@ def criteo_conversion(path: str | Path, *, origin: int = CRITEO_CONVERSION_ORIGI
         quoting=3,
     )
     if df.shape[1] != len(CRITEO_COLUMNS):
+        hint = f": {CASCADE_LAYOUT_HINT}" if df.shape[1] == len(CASCADE_COLUMNS) else ""
         raise DatasetError(
             f"{file}: expected {len(CRITEO_COLUMNS)} tab-separated columns (click time, "
-            f"conversion time, 8 integer and 9 categorical features), found {df.shape[1]}"
+            f"conversion time, 8 integer and 9 categorical features), found {df.shape[1]}{hint}"
         )
     df.columns = CRITEO_COLUMNS
     report = report_of(df, file)
