@@ -639,8 +639,8 @@ def test_a_cascade_file_given_to_a_loader_with_a_header_is_named(tmp_path: Path)
         with pytest.raises(DatasetError, match="missing required") as caught:
             load("attribution_journeys", cascade_file)
         message = str(caught.value)
-        assert "its first line is data: the file has no header line; 25 tab-separated" in message
-        assert "the CASCADE layout, which `shopml bench netcvr --data`" in message
+        assert "its first line is data: the file has no header line; tab-separated, 25" in message
+        assert "columns are the CASCADE layout, which `shopml bench netcvr --data`" in message
         assert "-separated?" not in message
     headerless = tmp_path / "h.csv"
     headerless.write_text("1,2268318,2520377,pv,1511544070\n")

@@ -173,11 +173,11 @@ def test_a_trace_file_given_as_cascade_and_back_is_named(tmp_path):
     from shopml.data.simulate import simulate, write
 
     trace_file = write(simulate("trace", 300, seed=0), tmp_path / "t", "trace")[0]
-    cascade_file = write(simulate("cascade", 300, seed=0), tmp_path / "c", "cascade")[0]
     with pytest.raises(DatasetError, match="so this is a TRACE file; `shopml bench gmv --data`"):
         load("cascade", trace_file)
-    with pytest.raises(DatasetError, match="likely in the CASCADE layout: `shopml bench netcvr"):
-        load("trace", cascade_file)
+    for layout in write(simulate("cascade", 300, seed=0), tmp_path / "c", "cascade"):
+        with pytest.raises(DatasetError, match="25 columns are the CASCADE layout, which `shopml"):
+            load("trace", layout)  # the processed and the raw layout
 
 
 def test_a_criteo_file_given_as_cascade_and_back_is_named(tmp_path):
@@ -191,6 +191,8 @@ def test_a_criteo_file_given_as_cascade_and_back_is_named(tmp_path):
         load("cascade", criteo_file)
     with pytest.raises(DatasetError, match="found 25: 25 columns are the CASCADE layout"):
         load("criteo_conversion", cascade_file)
+    with pytest.raises(DatasetError, match=r"not TRACE's header .*; 19 columns are the Criteo"):
+        load("trace", criteo_file)
 
 
 def test_a_file_where_an_event_log_directory_goes_is_named(tmp_path):

@@ -430,7 +430,7 @@ def _wrong_file_hint(found: Sequence[str]) -> str:
     """What the header `found` suggests instead: another separator, no header at all (the
     CASCADE layout has none) or another loader's file."""
     from shopml.data.loaders import loaders_for_columns
-    from shopml.data.loaders.conversion import CASCADE_N_FIELDS
+    from shopml.data.loaders.conversion import headerless_layout_hint
 
     names, sep = [str(c) for c in found], None
     if len(names) == 1:  # a header read with the wrong separator: try the usual ones
@@ -439,12 +439,8 @@ def _wrong_file_hint(found: Sequence[str]) -> str:
     names = [c.strip() for c in names]
     if pd.to_numeric(pd.Series(names[:1], dtype=str), errors="coerce").notna().all():
         hint = " (its first line is data: the file has no header line"
-        if sep in (None, "\t") and len(names) == 3 + CASCADE_N_FIELDS:
-            hint += (
-                f"; {len(names)} tab-separated fields without a header are the CASCADE layout, "
-                "which `shopml bench netcvr --data` and load('cascade', path) read"
-            )
-        return hint + ")"
+        layout = headerless_layout_hint(len(names)) if sep in (None, "\t") else None
+        return hint + (f"; tab-separated, {layout}" if layout else "") + ")"
     hint = f" (the header holds {sep!r}: is the file {sep!r}-separated?)" if sep else ""
     matches = loaders_for_columns(names)
     if matches:

@@ -121,6 +121,15 @@ CASCADE_LAYOUT_HINT = (
     f"{len(CASCADE_COLUMNS)} columns are the CASCADE layout, which `shopml bench netcvr --data` "
     "and load('cascade', path) read"
 )
+
+
+def headerless_layout_hint(n_fields: int) -> str | None:
+    """What a header-less tab-separated file of `n_fields` fields is, and what reads it."""
+    return {len(CASCADE_COLUMNS): CASCADE_LAYOUT_HINT, len(CRITEO_COLUMNS): CRITEO_LAYOUT_HINT}.get(
+        n_fields
+    )
+
+
 _LIST_CHARS = r"[\[\]\s'\"]"
 #: What to do about click times that mix relative and unix seconds, per loader.
 CASCADE_MIX_HINT = (
@@ -558,11 +567,11 @@ def trace(
         sample_seed=sample_seed,
     )  # fmt: skip
     header = pd.to_numeric(pd.Series(df.columns, dtype=str), errors="coerce")
-    if "click_time" not in df.columns and header.notna().all():  # (repeats read as '1.1')
+    if "click_time" not in df.columns and pd.notna(header.iloc[0]):  # (repeats read as '1.1')
+        layout = headerless_layout_hint(len(df.columns))
         raise DatasetError(
             f"{file}: its first line is data, not TRACE's header (click_time, pay_time, "
-            "dirpay_amt, ...); a file without a header is likely in the CASCADE layout: "
-            "`shopml bench netcvr --data` and load('cascade', path) read those"
+            "dirpay_amt, ...)" + (f"; {layout}" if layout else "")
         )
     require_columns(df, ["click_time", "pay_time", "dirpay_amt"], file)
     report = report_of(df, file)
