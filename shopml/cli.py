@@ -206,19 +206,14 @@ SAMPLED_LOADERS = ("cascade", "trace")
 
 def _sample_of(dataset: str | None) -> Path:
     """The shared-data sample `data stats --dataset NAME` reads when no PATH is given."""
-    from shopml.data import loaders
-    from shopml.data.samples import SampleDataMissingError, sample_path
+    from shopml.data.loaders import DatasetError, sample_of
+    from shopml.data.samples import SampleDataMissingError
 
     if dataset is None:
         raise _fail("give an event-log directory, or --dataset NAME (with its file, or its sample)")
-    info = loaders().get(dataset)
-    if info is None:
-        raise _fail(f"unknown dataset {dataset!r}; known: {', '.join(sorted(loaders()))}")
-    if info.sample is None:
-        raise _fail(f"dataset {dataset!r} has no sample here; give the path of its file")
     try:
-        return sample_path(info.sample)
-    except SampleDataMissingError as exc:
+        return sample_of(dataset)
+    except (DatasetError, SampleDataMissingError) as exc:
         raise _fail(str(exc)) from exc
 
 

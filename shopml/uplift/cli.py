@@ -16,8 +16,6 @@ console = make_console()
 #: where a kept run draws the docs' Qini / uplift / decile figures
 DEFAULT_PLOTS = Path("docs/figures/uplift")
 
-
-
 #: the data sets ``--data`` names (the file, when not the sample, follows as PATH)
 UPLIFT_DATA = ("hillstrom", "criteo_uplift")
 
@@ -38,6 +36,7 @@ def _unknown_data_message(data: str) -> str:
     if fits:
         return f"{message}: name the data set, then the file: --data {fits[0]} {data}"
     return f"{message}, a file with neither's columns (see docs/marketing.md, 'Data')"
+
 
 def bench_uplift(
     data: Annotated[

@@ -74,21 +74,29 @@ def loaders_for_columns(found: Sequence[str]) -> list[str]:
     return [i.name for i in _LOADERS.values() if i.columns and have.issuperset(i.columns)]
 
 
-def load(name: str, path: str | Path | None = None, **kwargs: Any) -> Any:
-    """Load dataset `name` from a local `path` (default: its sample under ../shared/data)."""
+def _info(name: str) -> LoaderInfo:
+    """The registered loader `name`; DatasetError listing the known ones."""
     _import_all()
     if name not in _LOADERS:
-        raise DatasetError(f"unknown dataset {name!r}; known: {sorted(_LOADERS)}")
-    info = _LOADERS[name]
-    if path is None:
-        if info.sample is None:
-            raise DatasetError(
-                f"dataset {name!r} has no sample here; pass the local path of the full release"
-            )
-        from shopml.data.samples import sample_path
+        raise DatasetError(f"unknown dataset {name!r}; known: {', '.join(sorted(_LOADERS))}")
+    return _LOADERS[name]
 
-        path = sample_path(info.sample)
-    path = Path(path)
+
+def sample_of(name: str) -> Path:
+    """The path of dataset `name`'s sample under ../shared/data; DatasetError for an unknown
+    name or a data set without a sample here (SampleDataMissingError if it is not on disk)."""
+    info = _info(name)
+    if info.sample is None:
+        raise DatasetError(f"dataset {name!r} has no sample here; give the path of its file")
+    from shopml.data.samples import sample_path
+
+    return sample_path(info.sample)
+
+
+def load(name: str, path: str | Path | None = None, **kwargs: Any) -> Any:
+    """Load dataset `name` from a local `path` (default: its sample under ../shared/data)."""
+    info = _info(name)
+    path = Path(path) if path is not None else sample_of(name)
     if not path.exists():
         raise DatasetError(f"{name}: {path} does not exist")
     return info.fn(path, **kwargs)

@@ -404,14 +404,14 @@ def _read_cascade_file(
         report.note(f"{path.name}: header line skipped (the release has none)")
     if df.shape[1] != len(CASCADE_COLUMNS):
         first = set(df.iloc[0].astype(str)) if len(df) else set()
-        hint = (
-            ": its first line is TRACE's header (click_time, pay_time, dirpay_amt), so this is "
-            "a TRACE file; `shopml bench gmv --data` and load('trace', path) read those"
-            if {"click_time", "pay_time", "dirpay_amt"} <= first
-            else f": {CRITEO_LAYOUT_HINT}"
-            if df.shape[1] == len(CRITEO_COLUMNS)
-            else ""
-        )
+        if {"click_time", "pay_time", "dirpay_amt"} <= first:
+            hint = (
+                ": its first line is TRACE's header (click_time, pay_time, dirpay_amt), so this "
+                "is a TRACE file; `shopml bench gmv --data` and load('trace', path) read those"
+            )
+        else:
+            layout = headerless_layout_hint(df.shape[1])
+            hint = f": {layout}" if layout else ""
         raise DatasetError(
             f"{path}: expected {len(CASCADE_COLUMNS)} tab-separated columns (click time, pay "
             f"time, refund time, {CASCADE_N_FIELDS} fields), found {df.shape[1]}{hint}"
@@ -566,8 +566,8 @@ def trace(
         file, sep="\t", dtype=str, dataset="trace", quoting=3, sample=sample,
         sample_seed=sample_seed,
     )  # fmt: skip
-    header = pd.to_numeric(pd.Series(df.columns, dtype=str), errors="coerce")
-    if "click_time" not in df.columns and pd.notna(header.iloc[0]):  # (repeats read as '1.1')
+    first = pd.to_numeric(pd.Series(df.columns[:1], dtype=str), errors="coerce")
+    if "click_time" not in df.columns and first.notna().all():  # the first line is data
         layout = headerless_layout_hint(len(df.columns))
         raise DatasetError(
             f"{file}: its first line is data, not TRACE's header (click_time, pay_time, "
@@ -665,7 +665,8 @@ def criteo_conversion(path: str | Path, *, origin: int = CRITEO_CONVERSION_ORIGI
         quoting=3,
     )
     if df.shape[1] != len(CRITEO_COLUMNS):
-        hint = f": {CASCADE_LAYOUT_HINT}" if df.shape[1] == len(CASCADE_COLUMNS) else ""
+        layout = headerless_layout_hint(df.shape[1])
+        hint = f": {layout}" if layout else ""
         raise DatasetError(
             f"{file}: expected {len(CRITEO_COLUMNS)} tab-separated columns (click time, "
             f"conversion time, 8 integer and 9 categorical features), found {df.shape[1]}{hint}"
